@@ -1,0 +1,87 @@
+"""NUT's address syntax: ``UPS[@HOST[:PORT]]`` and ``HOST[:PORT]``, IPv6 as ``[::1]:3493``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+DEFAULT_HOST = "localhost"
+DEFAULT_PORT = 3493
+
+_UPS_NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
+_HOST = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+class AddressError(ValueError):
+    """An address that does not follow NUT's syntax."""
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    """One upsd endpoint."""
+
+    host: str
+    port: int = DEFAULT_PORT
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class UpsAddress:
+    """A UPS as upsd names it, on one server."""
+
+    name: str
+    server: Server
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.server}"
+
+
+def parse_server(text: str) -> Server:
+    """``HOST[:PORT]`` or ``[IPV6][:PORT]``; host defaults to localhost, port to 3493."""
+    text = text.strip()
+    if not text:
+        return Server(DEFAULT_HOST)
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise AddressError(f"{text!r}: unclosed '[' in IPv6 address (write [::1]:3493)")
+        host, rest = text[1:end], text[end + 1 :]
+        if not host:
+            raise AddressError(f"{text!r}: empty IPv6 address")
+        if rest and not rest.startswith(":"):
+            raise AddressError(f"{text!r}: expected ':PORT' after ']'")
+        port_text = rest[1:] if rest else ""
+    else:
+        if text.count(":") > 1:
+            raise AddressError(f"{text!r}: write IPv6 addresses in brackets, e.g. [::1]:3493")
+        host, _, port_text = text.partition(":")
+        if not host:
+            raise AddressError(f"{text!r}: missing host name")
+        if not _HOST.match(host):
+            raise AddressError(f"{text!r}: {host!r} is not a valid host name")
+        if ":" in text and not port_text:
+            raise AddressError(f"{text!r}: missing port after ':'")
+    return Server(host, _parse_port(text, port_text) if port_text else DEFAULT_PORT)
+
+
+def parse_ups(text: str) -> UpsAddress:
+    """``UPS[@HOST[:PORT]]`` as upsc takes it."""
+    name, at, server = text.strip().partition("@")
+    if not name:
+        raise AddressError(
+            f"{text!r}: missing UPS name (write UPS@HOST[:PORT], e.g. eaton800@localhost)"
+        )
+    if not _UPS_NAME.match(name):
+        raise AddressError(f"{text!r}: {name!r} is not a valid UPS name")
+    if at and not server:
+        raise AddressError(f"{text!r}: missing host after '@'")
+    return UpsAddress(name, parse_server(server) if at else Server(DEFAULT_HOST))
+
+
+def _parse_port(text: str, port_text: str) -> int:
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise AddressError(f"{text!r}: port {port_text!r} must be a number from 1 to 65535")
+    return int(port_text)

@@ -1,0 +1,100 @@
+"""What several commands share: exit codes, and finding the configuration to use."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import replace
+
+from pyups.address import AddressError, parse_ups
+from pyups.config import (
+    DEFAULT_CONFIG_PATH,
+    Config,
+    ConfigError,
+    UpsConfig,
+    default_config,
+    load_config,
+)
+from pyups.core.durations import DurationError, parse_duration
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_CONFIG = 78
+
+
+class Failure(Exception):
+    """An expected failure: one line for the user and the exit code to leave with."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILURE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def config_path(option: str | None) -> tuple[str, bool]:
+    """The file to read and whether the user named it (``-c`` or ``$PYUPS_CONFIG``)."""
+    if option:
+        return option, True
+    env = os.environ.get("PYUPS_CONFIG")
+    if env:
+        return env, True
+    return DEFAULT_CONFIG_PATH, False
+
+
+def monitor_config(
+    option: str | None, ups_args: Sequence[str], interval: str | None = None, dry_run: bool = False
+) -> Config:
+    """The configuration ``pyups run`` uses: the file, UPS arguments, command-line overrides.
+
+    UPS arguments replace the file's ``[[ups]]`` list; an argument naming a UPS the file also
+    lists keeps that entry's credentials. Without a file, arguments alone are enough.
+    """
+    path, named = config_path(option)
+    if named or os.path.exists(path):
+        config = load_config(path)
+    elif ups_args:
+        config = default_config()
+    else:
+        raise ConfigError(
+            [
+                f"{path}: no configuration file; create one from etc/pyups.conf.example, "
+                "pass -c FILE, or name the UPSes to watch: pyups run eaton800@localhost"
+            ]
+        )
+    if ups_args:
+        config = replace(config, ups=tuple(_from_argument(a, config) for a in ups_args))
+    if interval is not None:
+        try:
+            seconds = parse_duration(interval)
+        except DurationError as exc:
+            raise Failure(f"--interval: {exc}", EXIT_USAGE) from None
+        if seconds <= 0:
+            raise Failure("--interval: must be more than 0", EXIT_USAGE)
+        monitor = replace(
+            config.monitor,
+            interval=seconds,
+            interval_alert=min(config.monitor.interval_alert, seconds),
+        )
+        config = replace(config, monitor=monitor)
+    if dry_run:
+        config = replace(config, monitor=replace(config.monitor, dry_run=True))
+    if not config.ups:
+        where = config.source or path
+        raise ConfigError(
+            [
+                f"{where}: no UPS to monitor; add an [[ups]] table or name one: "
+                "pyups run eaton800@localhost"
+            ]
+        )
+    return config
+
+
+def _from_argument(text: str, config: Config) -> UpsConfig:
+    try:
+        address = parse_ups(text)
+    except AddressError as exc:
+        raise Failure(str(exc), EXIT_USAGE) from None
+    for ups in config.ups:
+        if ups.name == address.name and ups.server == address.server:
+            return ups
+    return UpsConfig(name=address.name, server=address.server)

@@ -1,0 +1,102 @@
+"""``pyups demo``: a power cut played on a private upsd serving a simulated Eaton 800.
+
+The monitor runs with the shipped example configuration, pointed at the private server and
+polling every second; the events it reports go to the journal and to stderr as they would
+in production. Every process the demo starts is ended before it returns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from collections import Counter
+from dataclasses import replace
+from importlib import resources
+
+from pyups.commands.common import EXIT_FAILURE, EXIT_OK, Failure
+from pyups.commands.run import foreground_sinks
+from pyups.config import Config, config_from_text
+from pyups.core.events import Event
+from pyups.service.monitor import Monitor
+from pyups.sim import NutServer, SimulatorError
+
+INTERVAL = 1.0
+EXPECTED = ("STARTUP", "ONBATT", "LOWBATT", "ONLINE")
+
+
+class _Tally:
+    """Counts the events the monitor reported, so the demo can say whether it worked."""
+
+    def __init__(self) -> None:
+        self.seen: Counter[str] = Counter()
+        self.changed = threading.Condition()
+
+    def emit(self, event: Event) -> None:
+        with self.changed:
+            self.seen[event.name] += 1
+            self.changed.notify_all()
+
+    def note(self, message: str, priority: str = "info") -> None:
+        pass
+
+    def wait_for(self, name: str, timeout: float) -> None:
+        with self.changed:
+            self.changed.wait_for(lambda: self.seen[name] > 0, timeout)
+
+
+def example_config(server: NutServer) -> Config:
+    """The shipped example, watching the simulated eaton800 and polling every second."""
+    text = resources.files("pyups.data").joinpath("pyups.conf.example").read_text()
+    config = config_from_text(text, source="pyups.conf.example")
+    ups = tuple(replace(u, server=server.server) for u in config.ups)
+    monitor = replace(config.monitor, interval=INTERVAL, interval_alert=INTERVAL)
+    return replace(config, ups=ups, monitor=monitor)
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        server = NutServer()
+        say(f"starting a private upsd with a simulated Eaton 800 on {server.server}")
+        server.start()
+    except SimulatorError as exc:
+        raise Failure(str(exc)) from None
+    tally = _Tally()
+    monitor = Monitor(example_config(server), [*foreground_sinks(), tally])
+    thread = threading.Thread(target=monitor.run, name="monitor")
+    try:
+        thread.start()
+        tally.wait_for("STARTUP", 10)
+        play(server, tally)
+    finally:
+        monitor.stop("demo finished")
+        thread.join()
+        server.stop()
+    missing = [name for name in EXPECTED if not tally.seen[name]]
+    if missing:
+        say(f"the monitor did not report {', '.join(missing)}: something is wrong")
+        return EXIT_FAILURE
+    say(f"done: {sum(tally.seen.values())} events. Read them back with: journalctl -t pyups")
+    return EXIT_OK
+
+
+def play(server: NutServer, tally: _Tally) -> None:
+    """OL CHRG → OB DISCHRG (charge and runtime falling) → OB DISCHRG LB → OL CHRG."""
+    say("the line power fails")
+    server.set_status("OB DISCHRG", input_voltage="0.0")
+    for charge in (90, 75, 60, 45, 30):
+        time.sleep(INTERVAL)
+        server.set_var("eaton800", "battery.charge", str(charge))
+        server.set_var("eaton800", "battery.runtime", str(charge * 30))
+    say("the battery runs low")
+    server.set_status("OB DISCHRG LB", battery_charge="18", battery_runtime="420")
+    tally.wait_for("LOWBATT", 5 * INTERVAL)
+    time.sleep(2 * INTERVAL)
+    say("line power is back")
+    server.set_status("OL CHRG", input_voltage="245.0", battery_charge="19")
+    tally.wait_for("ONLINE", 5 * INTERVAL)
+    time.sleep(INTERVAL)
+
+
+def say(text: str) -> None:
+    print(f"demo: {text}", flush=True)

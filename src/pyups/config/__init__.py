@@ -1,0 +1,22 @@
+"""pyups configuration: the TOML file's schema, and loading it with every error reported at once."""
+
+from pyups.config.load import ConfigError, config_from_text, default_config, load_config
+from pyups.config.schema import (
+    DEFAULT_CONFIG_PATH,
+    Config,
+    EventSettings,
+    MonitorConfig,
+    UpsConfig,
+)
+
+__all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "Config",
+    "ConfigError",
+    "EventSettings",
+    "MonitorConfig",
+    "UpsConfig",
+    "config_from_text",
+    "default_config",
+    "load_config",
+]

@@ -1,0 +1,276 @@
+"""Loading and validating the configuration: every problem is collected and reported at once.
+
+Each error is one line, ``FILE:LINE: key.path: what is wrong and what to do``. No error message
+ever contains a password.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from pyups.config.locate import Locator
+from pyups.config.schema import (
+    CHECKS,
+    CONFIGURABLE_EVENTS,
+    Config,
+    EventSettings,
+    Invalid,
+    Key,
+    MonitorConfig,
+    UpsConfig,
+    keys_of,
+)
+from pyups.core.durations import format_duration
+
+_TOML_POSITION = re.compile(r"^(.*) \(at line (\d+), column (\d+)\)$", re.DOTALL)
+
+
+class ConfigError(Exception):
+    """Every problem found in a configuration; ``errors`` holds one line per problem."""
+
+    errors: list[str]
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = list(errors)
+
+
+@dataclass
+class Context:
+    """What section validators share: where the text came from, its lines, the errors so far."""
+
+    source: str
+    locator: Locator
+    mode: int | None
+    parsed: dict[str, Any] = field(default_factory=dict)
+    _found: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[str]:
+        """The errors so far, in file order (errors without a line first)."""
+        return [text for _, text in sorted(self._found, key=lambda item: item[0])]
+
+    def error(self, path: str, message: str) -> None:
+        """Record one problem with ``path`` (a key path such as ``ups[0].server``)."""
+        line = self.locator.line(path) if path else None
+        where = self.source if line is None else f"{self.source}:{line}"
+        text = f"{where}: {path}: {message}" if path else f"{where}: {message}"
+        self._found.append((line or 0, text))
+
+    def table(self, value: object, path: str, keys: tuple[Key, ...]) -> dict[str, Any] | None:
+        """Check one table against its schema keys; the valid values, converted, or None."""
+        if not isinstance(value, dict):
+            self.error(path, f"expected a table, got {_kind_of(value)}")
+            return None
+        known = {key.name: key for key in keys}
+        values: dict[str, Any] = {}
+        for name, raw in value.items():
+            key = known.get(name)
+            if key is None:
+                self.error(f"{path}.{name}", f"unknown key; known keys: {', '.join(known)}")
+                continue
+            try:
+                values[name] = CHECKS[key.kind](raw)
+            except Invalid as exc:
+                self.error(f"{path}.{name}", str(exc))
+        for key in keys:
+            if key.required and key.name not in value:
+                self.error(f"{path}.{key.name}", f"missing; add {key.name} = ... ({key.doc})")
+        return values
+
+
+def _kind_of(value: object) -> str:
+    """A TOML type name; containers are never shown, as they might hold a password."""
+    names = {
+        bool: "a boolean",
+        str: "a string",
+        int: "an integer",
+        float: "a float",
+        list: "an array",
+        dict: "a table",
+    }
+    return names.get(type(value), "a date/time")
+
+
+def _monitor(value: object, ctx: Context) -> MonitorConfig:
+    """The [monitor] table; interval_alert may not exceed interval."""
+    values = ctx.table(value, "monitor", keys_of("monitor")) if value is not None else {}
+    if values is None:
+        return MonitorConfig()
+    monitor = MonitorConfig(**values)
+    # Compare only values that are valid (or defaults), not a default standing in for a bad one.
+    given = value if isinstance(value, dict) else {}
+    checked = all(key in values for key in ("interval", "interval_alert") if key in given)
+    if checked and monitor.interval_alert > monitor.interval:
+        path = "monitor.interval_alert" if "interval_alert" in values else "monitor.interval"
+        alert, interval = format_duration(monitor.interval_alert), format_duration(monitor.interval)
+        ctx.error(
+            path,
+            f"interval_alert ({alert}) is longer than interval ({interval}); "
+            "interval_alert is the faster polling used on battery, so make it at most "
+            "interval",
+        )
+    return monitor
+
+
+def _ups_list(value: object, ctx: Context) -> tuple[UpsConfig, ...]:
+    """The [[ups]] entries; names are checked, servers parsed, passwords resolved."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        ctx.error(
+            "ups",
+            f"expected an array of tables, got {_kind_of(value)}; "
+            "write each UPS as [[ups]] (two brackets)",
+        )
+        return ()
+    found: list[UpsConfig] = []
+    seen: dict[tuple[str, str], int] = {}
+    for index, entry in enumerate(value):
+        path = f"ups[{index}]"
+        values = ctx.table(entry, path, keys_of("ups"))
+        if not isinstance(entry, dict) or values is None or "name" not in values:
+            continue
+        _resolve_password(entry, values, path, ctx)
+        ups = UpsConfig(**values)
+        identity = (ups.name, str(ups.server))
+        if "server" in entry and "server" not in values:
+            pass  # a bad address, already reported: no duplicate check against the default
+        elif identity in seen:
+            first = seen[identity]
+            ctx.error(
+                path,
+                f"{ups.name} at {ups.server} is already listed as ups[{first}]; remove one of them",
+            )
+        seen.setdefault(identity, index)
+        found.append(ups)
+    return tuple(found)
+
+
+def _resolve_password(
+    entry: dict[str, Any], values: dict[str, Any], path: str, ctx: Context
+) -> None:
+    """Refuse unsafe inline passwords; read password_file into values["password"]."""
+    if "password" in entry and "password_file" in entry:
+        ctx.error(f"{path}.password", "password and password_file are both set; keep only one")
+        return
+    mode = ctx.mode
+    if "password" in values and mode is not None and mode & 0o044:
+        ctx.error(
+            f"{path}.password",
+            f"{ctx.source} is readable by group/others "
+            f"(mode {mode & 0o7777:04o}); run chmod 600 {ctx.source} or move the password "
+            "to password_file",
+        )
+    if "password_file" not in values:
+        return
+    filename = os.path.join(os.path.dirname(ctx.source), values["password_file"])
+    values["password_file"] = filename
+    try:
+        with open(filename, encoding="utf-8") as handle:
+            secret = handle.read()
+    except OSError as exc:
+        ctx.error(
+            f"{path}.password_file",
+            f"cannot read {filename}: {exc.strerror or exc}; create it (chmod 600) or fix the path",
+        )
+        return
+    except UnicodeDecodeError:
+        ctx.error(f"{path}.password_file", f"{filename} is not UTF-8 text")
+        return
+    secret = secret.removesuffix("\n").removesuffix("\r")
+    if not secret:
+        ctx.error(f"{path}.password_file", f"{filename} is empty; write the password into it")
+        return
+    values["password"] = secret
+
+
+def _events(value: object, ctx: Context) -> Mapping[str, EventSettings]:
+    """The [events.NAME] tables, for built-in events other than RULE and ACTION."""
+    found: dict[str, EventSettings] = {}
+    if value is None:
+        return MappingProxyType(found)
+    if not isinstance(value, dict):
+        ctx.error("events", f"expected a table, got {_kind_of(value)}; write e.g. [events.CAL]")
+        return MappingProxyType(found)
+    for name, entry in value.items():
+        path = f"events.{name}"
+        if name not in CONFIGURABLE_EVENTS:
+            hint = f" (did you mean {name.upper()}?)" if name.upper() in CONFIGURABLE_EVENTS else ""
+            ctx.error(path, f"unknown event{hint}; valid names: {', '.join(CONFIGURABLE_EVENTS)}")
+            continue
+        values = ctx.table(entry, path, keys_of("events"))
+        if values is not None:
+            found[name] = EventSettings(**values)
+    return MappingProxyType(found)
+
+
+Section = Callable[[Any, Context], Any]
+
+# Top-level sections: TOML key -> (Config field it fills, validator). The validator gets the
+# section's value (None when absent) and runs in this order, so it may read ctx.parsed.
+# Adding a section = one entry here and one field in Config.
+SECTIONS: dict[str, tuple[str, Section]] = {
+    "monitor": ("monitor", _monitor),
+    "ups": ("ups", _ups_list),
+    "events": ("events", _events),
+}
+
+
+def _syntax_error(source: str, exc: tomllib.TOMLDecodeError) -> str:
+    """tomllib's message as ``FILE:LINE: ...``."""
+    message = str(exc)
+    if match := _TOML_POSITION.match(message):
+        return (
+            f"{source}:{match.group(2)}: invalid TOML (column {match.group(3)}): {match.group(1)}"
+        )
+    return f"{source}: invalid TOML: {message}"
+
+
+def config_from_text(text: str, source: str = "<config>", mode: int | None = None) -> Config:
+    """Parse and validate TOML text; ``mode`` is the file's st_mode for the password check."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([_syntax_error(source, exc)]) from None
+    ctx = Context(source, Locator(text), mode)
+    for name in document:
+        if name not in SECTIONS:
+            ctx.error(name, f"unknown key; known top-level keys: {', '.join(SECTIONS)}")
+    for name, (field_name, validate) in SECTIONS.items():
+        ctx.parsed[field_name] = validate(document.get(name), ctx)
+    if ctx.errors:
+        raise ConfigError(ctx.errors)
+    return Config(**ctx.parsed, source=source)
+
+
+def load_config(path: str) -> Config:
+    """Read and validate the file at ``path``; a missing or unreadable file is one error line."""
+    try:
+        with open(path, "rb") as handle:
+            mode = os.fstat(handle.fileno()).st_mode
+            data = handle.read()
+    except OSError as exc:
+        hint = (
+            "create it from etc/pyups.conf.example or pass -c FILE"
+            if isinstance(exc, FileNotFoundError)
+            else "check the path and its permissions, or pass -c FILE"
+        )
+        raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}; {hint}"]) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        message = f"{path}: not UTF-8 text (byte {exc.start + 1}); save it as UTF-8"
+        raise ConfigError([message]) from None
+    return config_from_text(text, path, mode)
+
+
+def default_config() -> Config:
+    """The built-in defaults, monitoring no UPS."""
+    return Config(MonitorConfig(), (), MappingProxyType({}))

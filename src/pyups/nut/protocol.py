@@ -1,0 +1,73 @@
+"""NUT network protocol lines: splitting with quotes and escapes, and quoting values.
+
+upsd escapes ``"`` and ``\\`` inside quoted values (and drivers may send ``\\#``); a backslash
+makes the next character literal. PyNUTClient splits on ``"`` instead, which truncates a
+value at its first ``\\"`` and never unescapes: this module is what pyups parses with.
+"""
+
+from __future__ import annotations
+
+from pyups.nut.errors import PROTOCOL, NutError
+
+
+def split_line(line: str) -> list[str]:
+    """Words of one reply line; a quoted word may hold spaces and backslash escapes."""
+    words: list[str] = []
+    i, n = 0, len(line)
+    while i < n:
+        if line[i] in " \t":
+            i += 1
+            continue
+        quoted = line[i] == '"'
+        if quoted:
+            i += 1
+        word: list[str] = []
+        while i < n:
+            ch = line[i]
+            if ch == "\\" and i + 1 < n:
+                word.append(line[i + 1])
+                i += 2
+                continue
+            if (quoted and ch == '"') or (not quoted and ch in " \t"):
+                break
+            word.append(ch)
+            i += 1
+        if quoted:
+            if i >= n:
+                raise NutError(PROTOCOL, f"unterminated quoted value in {line[:80]!r}")
+            i += 1
+        words.append("".join(word))
+    return words
+
+
+def quote(value: str) -> str:
+    """A value as a quoted protocol word, so that spaces, quotes and backslashes survive.
+
+    ``#`` is escaped too: upsd 2.8 reads an unescaped ``#`` as a comment even inside quotes
+    and then waits for the rest of the line forever.
+    """
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("#", "\\#")
+    return f'"{escaped}"'
+
+
+def check_error(line: str) -> None:
+    """Raise the NutError an ``ERR CODE [detail]`` line carries; do nothing for other lines."""
+    if line.startswith("ERR "):
+        parts = line.split(None, 2)
+        code = parts[1] if len(parts) > 1 else "UNKNOWN"
+        raise NutError(code)
+
+
+def parse_list(lines: list[str], kind: str, ups: str) -> dict[str, str]:
+    """``LIST VAR|RW|CMD`` body lines (between BEGIN and END) as ``{name: value}``.
+
+    CMD lines have no value; their value is the empty string.
+    """
+    item = {"VAR": "VAR", "RW": "RW", "CMD": "CMD"}[kind]
+    result: dict[str, str] = {}
+    for line in lines:
+        words = split_line(line)
+        if len(words) < 3 or words[0] != item or words[1] != ups:
+            raise NutError(PROTOCOL, f"unexpected line in LIST {kind} reply: {line[:80]!r}")
+        result[words[2]] = words[3] if len(words) > 3 else ""
+    return result

@@ -1,0 +1,102 @@
+"""One thread per upsd server, polling each of its UPSes on its own schedule.
+
+A server that hangs only ever holds up its own thread (each request has a deadline of
+``monitor.timeout``), so the UPSes of other servers keep being polled on time. Deadlines are
+kept on the monotonic clock and advanced by whole periods, so polls do not drift; events carry
+wall-clock time, which is what the journal, traces and persisted state speak.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from pyups.address import Server
+from pyups.core.events import Event
+from pyups.core.snapshot import Snapshot
+from pyups.core.tracker import Timing, UpsState, initial, poll_interval, step
+from pyups.nut import Connection, poll
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One UPS to poll, with the credentials to log in with (if any)."""
+
+    name: str
+    username: str | None = None
+    password: str | None = None
+
+
+class ServerPoller(threading.Thread):
+    """Polls every target of one server, feeds the tracker, hands events to ``emit``."""
+
+    def __init__(
+        self,
+        server: Server,
+        targets: Sequence[Target],
+        timing: Timing,
+        timeout: float,
+        emit: Callable[[Event], None],
+        stop: threading.Event,
+        on_poll: Callable[[Snapshot, UpsState], None] | None = None,
+    ) -> None:
+        super().__init__(name=f"poller {server}", daemon=True)
+        self.server = server
+        self.targets = list(targets)
+        self.timing = timing
+        self.states = {t.name: initial(t.name, str(server)) for t in self.targets}
+        self.last_progress = time.monotonic()
+        self._timeout = timeout
+        self._emit = emit
+        self._halt = stop
+        self._on_poll = on_poll
+        # UPSes logging in as the same user share one connection.
+        self._connections: dict[tuple[str | None, str | None], Connection] = {}
+
+    def run(self) -> None:
+        start = time.monotonic()
+        due = {t.name: start for t in self.targets}
+        try:
+            while not self._halt.is_set():
+                now = time.monotonic()
+                for target in self.targets:
+                    if due[target.name] <= now and not self._halt.is_set():
+                        period = self._poll(target)
+                        due[target.name] = _next_deadline(
+                            due[target.name], period, time.monotonic()
+                        )
+                self.last_progress = time.monotonic()
+                self._halt.wait(max(0.0, min(due.values()) - time.monotonic()))
+        finally:
+            for conn in self._connections.values():
+                conn.close()
+
+    def _poll(self, target: Target) -> float:
+        conn = self._connection(target)
+        snap = poll(conn, target.name, time.time())
+        state, events = step(self.states[target.name], snap, self.timing)
+        self.states[target.name] = state
+        for event in events:
+            self._emit(event)
+        if self._on_poll is not None:
+            self._on_poll(snap, state)
+        return poll_interval(state, self.timing)
+
+    def _connection(self, target: Target) -> Connection:
+        key = (target.username, target.password)
+        conn = self._connections.get(key)
+        if conn is None:
+            conn = Connection(self.server, self._timeout, target.username, target.password)
+            self._connections[key] = conn
+        return conn
+
+
+def _next_deadline(previous: float, period: float, now: float) -> float:
+    """The next slot on the grid ``previous + k * period`` that is still ahead of ``now``."""
+    deadline = previous + period
+    if deadline <= now:
+        missed = int((now - deadline) // period) + 1
+        deadline += missed * period
+    return deadline

@@ -1,0 +1,275 @@
+"""A private NUT server: real upsd and dummy-ups drivers in a temporary directory on loopback.
+
+``pyups demo`` plays a power cut on it, and the test suite runs against it. Debian's
+``/usr/sbin/upsd`` is a wrapper that reads ``/etc/nut``, so the binaries in ``/lib/nut`` are
+started directly with ``NUT_CONFPATH``/``NUT_STATEPATH``/``NUT_ALTPIDPATH`` pointing at the
+temporary directory. Every process is started by this class and ended by its PID.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from types import TracebackType
+
+from pyups.address import Server
+from pyups.nut import Connection, NutError
+
+_NUT_DIRS = ("/lib/nut", "/usr/lib/nut", "/usr/libexec/nut")
+INSTALL_HINT = "install NUT's server with: sudo apt-get install nut-server nut-client"
+
+
+class SimulatorError(RuntimeError):
+    """The simulated server could not be started; the message says why and what to do."""
+
+
+def find_nut_program(name: str) -> str:
+    """Path of a NUT program such as ``upsd`` or ``dummy-ups``; SimulatorError if absent."""
+    for directory in _NUT_DIRS:
+        path = os.path.join(directory, name)
+        if os.access(path, os.X_OK):
+            return path
+    raise SimulatorError(f"{name} not found in {', '.join(_NUT_DIRS)}; {INSTALL_HINT}")
+
+
+def eaton800() -> str:
+    """The simulated Eaton 800 as a dummy-ups ``.dev`` file."""
+    return resources.files("pyups.sim").joinpath("eaton800.dev").read_text()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class NutServer:
+    """upsd plus one dummy-ups driver per simulated UPS; use as a context manager."""
+
+    def __init__(
+        self,
+        devices: Mapping[str, str] | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        maxage: int = 15,
+        extra_users: str = "",
+    ) -> None:
+        self.devices = dict(devices) if devices is not None else {"eaton800": eaton800()}
+        self.server = Server(host, port or free_port(host))
+        self.maxage = maxage
+        self.extra_users = extra_users
+        self.admin_user = "pyups-admin"
+        self.admin_password = secrets.token_hex(12)
+        self.workdir = Path(tempfile.mkdtemp(prefix="pyups-nut-"))
+        self._user = pwd.getpwuid(os.getuid()).pw_name
+        self._drivers: dict[str, subprocess.Popen[bytes]] = {}
+        self._upsd: subprocess.Popen[bytes] | None = None
+        self._admin: Connection | None = None
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    def __enter__(self) -> NutServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Write the configuration, start every driver and upsd, wait until all answer."""
+        find_nut_program("upsd")
+        find_nut_program("dummy-ups")
+        try:
+            self._write_config()
+            for name in self.devices:
+                self.start_driver(name)
+            self.start_upsd()
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """End every process this server started and remove its directory."""
+        if self._admin is not None:
+            self._admin.close()
+            self._admin = None
+        if self._upsd is not None:
+            _end(self._upsd)
+            self._upsd = None
+        for name in list(self._drivers):
+            self.stop_driver(name)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def address(self, ups: str = "eaton800") -> str:
+        """``UPS@HOST:PORT`` as pyups and upsc take it."""
+        return f"{ups}@{self.server}"
+
+    # -- processes --------------------------------------------------------------------------
+
+    def start_driver(self, name: str) -> None:
+        self._drivers[name] = self._spawn(f"driver-{name}", "dummy-ups", "-a", name)
+
+    def stop_driver(self, name: str) -> None:
+        """Kill a driver: upsd then answers DRIVER-NOT-CONNECTED."""
+        process = self._drivers.pop(name, None)
+        if process is not None:
+            _end(process)
+
+    def driver_pid(self, name: str) -> int:
+        return self._drivers[name].pid
+
+    def start_upsd(self) -> None:
+        self._upsd = self._spawn("upsd", "upsd")
+        self._wait_listening()
+
+    def stop_upsd(self) -> None:
+        if self._admin is not None:
+            self._admin.close()
+        if self._upsd is not None:
+            _end(self._upsd)
+            self._upsd = None
+
+    @property
+    def upsd_pid(self) -> int:
+        assert self._upsd is not None, "upsd is not running"
+        return self._upsd.pid
+
+    def _spawn(self, log: str, program: str, *args: str) -> subprocess.Popen[bytes]:
+        env = dict(
+            os.environ,
+            NUT_CONFPATH=str(self.workdir),
+            NUT_STATEPATH=str(self.workdir),
+            NUT_ALTPIDPATH=str(self.workdir),
+        )
+        with open(self.workdir / f"{log}.log", "ab") as out:
+            return subprocess.Popen(
+                [find_nut_program(program), *args, "-u", self._user, "-F"],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    # -- state ------------------------------------------------------------------------------
+
+    def set_var(self, ups: str, var: str, value: str) -> None:
+        """Change a variable live through upsd (dummy-ups accepts SET VAR for any of them)."""
+        if self._admin is None:
+            self._admin = Connection(self.server, 5.0, self.admin_user, self.admin_password)
+        self._admin.set_var(ups, var, value)
+
+    def set_status(self, status: str, ups: str = "eaton800", **variables: str) -> None:
+        """Set ``ups.status`` and optional variables (``battery_charge="40"`` → battery.charge)."""
+        for key, value in variables.items():
+            self.set_var(ups, key.replace("_", "."), value)
+        self.set_var(ups, "ups.status", status)
+
+    def wait_for(self, ups: str, var: str, value: str, timeout: float = 10.0) -> None:
+        """Block until upsd reports ``var`` as ``value`` (drivers apply SET VAR asynchronously)."""
+        deadline = time.monotonic() + timeout
+        with contextlib.closing(Connection(self.server, 2.0)) as conn:
+            while True:
+                with contextlib.suppress(NutError):
+                    if conn.list_vars(ups).get(var) == value:
+                        return
+                if time.monotonic() > deadline:
+                    raise SimulatorError(f"{ups}: {var} did not become {value!r} in {timeout}s")
+                time.sleep(0.05)
+
+    def wait_ready(self, timeout: float = 20.0) -> None:
+        """Block until every UPS answers with a real status (not WAIT)."""
+        deadline = time.monotonic() + timeout
+        pending = set(self.devices)
+        last = ""
+        with contextlib.closing(Connection(self.server, 2.0)) as conn:
+            while pending:
+                for name in sorted(pending):
+                    try:
+                        status = conn.list_vars(name).get("ups.status", "")
+                    except NutError as exc:
+                        last = f"{name}: {exc}"
+                        continue
+                    if status and status != "WAIT":
+                        pending.discard(name)
+                if not pending:
+                    return
+                self._check_alive()
+                if time.monotonic() > deadline:
+                    raise SimulatorError(
+                        f"simulated UPS not ready after {timeout}s ({last}); logs in {self.workdir}"
+                    )
+                time.sleep(0.05)
+
+    def _wait_listening(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection((self.server.host, self.server.port), 0.5),
+            ):
+                return
+            self._check_alive()
+            if time.monotonic() > deadline:
+                raise SimulatorError(
+                    f"upsd did not listen on {self.server} in {timeout}s; "
+                    f"see {self.workdir / 'upsd.log'}"
+                )
+            time.sleep(0.02)
+
+    def _check_alive(self) -> None:
+        if self._upsd is not None and self._upsd.poll() is not None:
+            log = (self.workdir / "upsd.log").read_text(errors="replace").strip().splitlines()
+            raise SimulatorError(f"upsd exited: {log[-1] if log else 'no output'}")
+
+    def _write_config(self) -> None:
+        files = {
+            "nut.conf": "MODE=netserver\n",
+            "upsd.conf": f"LISTEN {self.server.host} {self.server.port}\nMAXAGE {self.maxage}\n",
+            "upsd.users": (
+                f"[{self.admin_user}]\n  password = {self.admin_password}\n"
+                "  actions = SET\n  instcmds = ALL\n" + self.extra_users
+            ),
+            "ups.conf": "".join(
+                f"[{name}]\n  driver = dummy-ups\n  port = {name}.dev\n"
+                f'  desc = "Simulated {name}"\n'
+                for name in self.devices
+            ),
+        }
+        for name, text in self.devices.items():
+            files[f"{name}.dev"] = text
+        for name, text in files.items():
+            path = self.workdir / name
+            path.write_text(text)
+            path.chmod(0o600)
+        self.workdir.chmod(0o700)
+
+
+def _end(process: subprocess.Popen[bytes]) -> None:
+    """Terminate one process we started (resuming it first if it was frozen)."""
+    if process.poll() is not None:
+        return
+    for sig in (signal.SIGCONT, signal.SIGTERM):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, sig)
+    try:
+        process.wait(5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
