@@ -53,6 +53,8 @@ def parse_server(text: str) -> Server:
             raise AddressError(f"{text!r}: empty IPv6 address")
         if rest and not rest.startswith(":"):
             raise AddressError(f"{text!r}: expected ':PORT' after ']'")
+        if rest == ":":
+            raise AddressError(f"{text!r}: missing port after ':'")
         port_text = rest[1:] if rest else ""
     else:
         if text.count(":") > 1:
@@ -82,6 +84,6 @@ def parse_ups(text: str) -> UpsAddress:
 
 
 def _parse_port(text: str, port_text: str) -> int:
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
         raise AddressError(f"{text!r}: port {port_text!r} must be a number from 1 to 65535")
     return int(port_text)

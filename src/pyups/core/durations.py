@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -17,6 +18,8 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise DurationError(f"expected a duration, got {value!r}")
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise DurationError(f"a duration must be a finite number of seconds ({value})")
         if value < 0:
             raise DurationError(f"a duration cannot be negative ({value})")
         return float(value)
@@ -44,9 +47,9 @@ def format_duration(seconds: float) -> str:
     """A short human rendering: "350ms", "42s", "2m05s", "1h30m", "2d3h"."""
     if seconds < 0:
         seconds = 0.0
-    if seconds < 1:
+    if round(seconds * 1000) < 1000:
         return f"{round(seconds * 1000)}ms"
-    if seconds < 60:
+    if seconds < 59.5:
         whole = round(seconds, 1)
         return f"{whole:g}s" if whole < 10 else f"{round(seconds)}s"
     total = round(seconds)

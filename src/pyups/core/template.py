@@ -69,7 +69,7 @@ def render(template: str, values: Mapping[str, str]) -> str:
         if text == "}}":
             return "}"
         name = match.group(1)
-        if name is None:
+        if name is None or not _FIELD.match(name):
             return text
         return values.get(name, MISSING)
 

@@ -7,6 +7,7 @@ CONNECT = "CONNECT"
 TIMEOUT = "TIMEOUT"
 CLOSED = "CLOSED"
 PROTOCOL = "PROTOCOL"
+WAIT = "WAIT"
 
 # upsd's ERR codes (docs/net-protocol.txt) and ours, as a sentence saying what to do.
 DESCRIPTIONS = {
@@ -37,6 +38,7 @@ DESCRIPTIONS = {
     TIMEOUT: "upsd did not answer in time",
     CLOSED: "upsd closed the connection",
     PROTOCOL: "upsd sent a reply pyups does not understand",
+    WAIT: "upsd has no data from the driver yet (status WAIT); is the driver starting?",
 }
 
 

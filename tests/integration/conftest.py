@@ -1,0 +1,170 @@
+"""Fixtures that start real components: journald (when none runs), upsd + dummy-ups, pyups.
+
+Every process a fixture starts is ended by its PID when the test is over, pass or fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pyups.sim import NutServer
+
+from .fakeupsd import FakeUpsd
+
+JOURNAL_SOCKET = "/run/systemd/journal/socket"
+JOURNALD = "/lib/systemd/systemd-journald"
+
+Entry = dict[str, Any]
+
+
+def journal_answers() -> bool:
+    """True when something is bound to journald's socket (a stale file refuses)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect(JOURNAL_SOCKET)
+        except OSError:
+            return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def journald() -> Iterator[None]:
+    """A journald to write to and read back from; started here when the host has none."""
+    if journal_answers():
+        yield
+        return
+    process = subprocess.Popen(
+        [JOURNALD], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not journal_answers():
+            assert process.poll() is None, "systemd-journald exited at start"
+            assert time.monotonic() < deadline, "systemd-journald did not open its socket"
+            time.sleep(0.05)
+        yield
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.fixture
+def nut() -> Iterator[NutServer]:
+    """A private upsd serving the simulated eaton800 (MAXAGE 3 s so DATA-STALE comes fast)."""
+    with NutServer(maxage=3) as server:
+        yield server
+
+
+@pytest.fixture
+def fake_upsd() -> Iterator[FakeUpsd]:
+    """A loopback server speaking just enough NUT to misbehave on demand."""
+    server = FakeUpsd()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def read_journal(pid: int) -> list[Entry]:
+    """Every pyups entry the process ``pid`` wrote, oldest first."""
+    out = subprocess.run(
+        ["journalctl", "-o", "json", "--no-pager", f"_PID={pid}", "SYSLOG_IDENTIFIER=pyups"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+class Pyups:
+    """A ``pyups`` process under test, its stderr in a file, its entries in the journal."""
+
+    def __init__(self, args: list[str], workdir: Path, env: dict[str, str] | None = None) -> None:
+        self.stderr_path = workdir / f"pyups-{uuid.uuid4().hex[:8]}.stderr"
+        self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pyups", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
+            env={**os.environ, **(env or {})},
+        )
+        self.pid = self.process.pid
+
+    def entries(self) -> list[Entry]:
+        return read_journal(self.pid)
+
+    def events(self) -> list[str]:
+        return [e["PYUPS_EVENT"] for e in self.entries() if "PYUPS_EVENT" in e]
+
+    def wait_for(
+        self, predicate: Callable[[list[Entry]], bool], timeout: float = 10.0
+    ) -> list[Entry]:
+        """Poll the journal until ``predicate(entries)`` holds; fail with what was seen."""
+        deadline = time.monotonic() + timeout
+        while True:
+            entries = self.entries()
+            if predicate(entries):
+                return entries
+            if self.process.poll() is not None:
+                pytest.fail(f"pyups exited with {self.process.returncode}: {self.stderr()}")
+            if time.monotonic() > deadline:
+                seen = [e.get("PYUPS_EVENT", e["MESSAGE"]) for e in entries]
+                pytest.fail(f"timed out after {timeout}s; journal has {seen}")
+            time.sleep(0.1)
+
+    def wait_event(self, name: str, count: int = 1, timeout: float = 10.0) -> Entry:
+        """The ``count``-th entry of event ``name``, waiting for it to appear."""
+        entries = self.wait_for(
+            lambda es: sum(e.get("PYUPS_EVENT") == name for e in es) >= count, timeout
+        )
+        return [e for e in entries if e.get("PYUPS_EVENT") == name][count - 1]
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process has used so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._stderr.close()
+        return self.process.returncode
+
+
+@pytest.fixture
+def pyups(journald: None, tmp_path: Path) -> Iterator[Callable[..., Pyups]]:
+    """Start ``pyups ARGS...``; every process started is stopped after the test."""
+    started: list[Pyups] = []
+
+    def start(*args: str, env: dict[str, str] | None = None) -> Pyups:
+        proc = Pyups(list(args), tmp_path, env)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()
