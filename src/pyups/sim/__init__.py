@@ -67,6 +67,7 @@ class NutServer:
         maxage: int = 15,
         extra_users: str = "",
     ) -> None:
+        self._programs = {name: find_nut_program(name) for name in ("upsd", "dummy-ups")}
         self.devices = dict(devices) if devices is not None else {"eaton800": eaton800()}
         self.server = Server(host, port or free_port(host))
         self.maxage = maxage
@@ -92,8 +93,6 @@ class NutServer:
 
     def start(self) -> None:
         """Write the configuration, start every driver and upsd, wait until all answer."""
-        find_nut_program("upsd")
-        find_nut_program("dummy-ups")
         try:
             self._write_config()
             for name in self.devices:
@@ -159,7 +158,7 @@ class NutServer:
         )
         with open(self.workdir / f"{log}.log", "ab") as out:
             return subprocess.Popen(
-                [find_nut_program(program), *args, "-u", self._user, "-F"],
+                [self._programs[program], *args, "-u", self._user, "-F"],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,

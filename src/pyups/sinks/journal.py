@@ -19,6 +19,7 @@ from pyups.core.catalogue import EVENTS, PRIORITIES
 from pyups.core.events import Event
 
 IDENTIFIER = "pyups"
+JOURNAL_SOCKET = "/run/systemd/journal/socket"
 _FACILITY_DAEMON = 3
 
 
@@ -72,12 +73,15 @@ class JournalSink:
         )
 
     def _send(self, message: str, fields: dict[str, str]) -> None:
-        try:
-            journal.send(message, **fields)
-            self.counts["journal"] += 1
-            return
-        except OSError:
-            pass
+        # libsystemd drops entries without a word when the socket does not exist (it only
+        # reports a socket nobody listens on), so look for it first.
+        if os.path.exists(JOURNAL_SOCKET):
+            try:
+                journal.send(message, **fields)
+                self.counts["journal"] += 1
+                return
+            except OSError:
+                pass
         priority = int(fields["PRIORITY"])
         line = f"<{_FACILITY_DAEMON * 8 + priority}>{IDENTIFIER}[{os.getpid()}]: {message}"
         try:

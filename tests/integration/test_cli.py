@@ -1,0 +1,153 @@
+"""The command line as a user meets it: exit codes, one-line errors, the demo."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+EXAMPLE = Path(__file__).parents[2] / "etc" / "pyups.conf.example"
+
+
+def pyups(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pyups", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def nut_processes() -> set[int]:
+    """PIDs of every upsd and dummy-ups on the machine (to check nothing is left behind)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                name = (entry / "comm").read_text().strip()
+            except OSError:
+                continue
+            if name in {"upsd", "dummy-ups"}:
+                found.add(int(entry.name))
+    return found
+
+
+def test_check_config_accepts_the_shipped_example() -> None:
+    result = pyups("check-config", "-c", str(EXAMPLE))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"{EXAMPLE}: OK, 1 UPS configured"
+
+
+def test_check_config_reports_every_error_at_once_with_exit_78(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.conf"
+    bad.write_text(
+        "[monitor]\n"
+        'interval = "fast"\n'
+        "colour = 1\n"
+        "[[ups]]\n"
+        'server = "localhost:99999"\n'
+        "[events.ONBAT]\n"
+        "enabled = false\n"
+    )
+    result = pyups("check-config", "-c", str(bad))
+    assert result.returncode == 78
+    lines = result.stderr.splitlines()
+    assert [re.match(r"pyups: [^:]+:(\d+): ([\w.\[\]]+):", line).groups() for line in lines] == [  # type: ignore[union-attr]
+        ("2", "monitor.interval"),
+        ("3", "monitor.colour"),
+        ("4", "ups[0].name"),
+        ("5", "ups[0].server"),
+        ("6", "events.ONBAT"),
+    ]
+    assert "Traceback" not in result.stderr
+
+
+def test_pyups_config_environment_variable_names_the_file(tmp_path: Path) -> None:
+    result = pyups("check-config", env={"PYUPS_CONFIG": str(tmp_path / "missing.conf")})
+    assert result.returncode == 78
+    assert result.stderr.strip() == (
+        f"pyups: {tmp_path}/missing.conf: cannot read: No such file or directory; "
+        "create it from etc/pyups.conf.example or pass -c FILE"
+    )
+
+
+def test_run_without_config_or_ups_arguments_says_what_to_do() -> None:
+    result = pyups("run", env={"PYUPS_CONFIG": ""})
+    if Path("/etc/pyups/pyups.conf").exists():
+        pytest.fail("this test needs a host without /etc/pyups/pyups.conf")
+    assert result.returncode == 78
+    assert result.stderr.strip() == (
+        "pyups: /etc/pyups/pyups.conf: no configuration file; create one from "
+        "etc/pyups.conf.example, pass -c FILE, or name the UPSes to watch: "
+        "pyups run eaton800@localhost"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "eaton800@"], "pyups: 'eaton800@': missing host after '@'"),
+        (
+            ["run", "ups@host:70000"],
+            "pyups: 'host:70000': port '70000' must be a number from 1 to 65535",
+        ),
+        (
+            ["run", "ups@localhost", "--interval", "soon"],
+            "pyups: --interval: 'soon' is not a duration",
+        ),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(args: list[str], message: str) -> None:
+    result = pyups(*args)
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith(message), result.stderr
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    result = pyups("frobnicate")
+    assert result.returncode == 2
+    assert "invalid choice: 'frobnicate'" in result.stderr
+
+
+def test_demo_plays_the_power_cut_and_leaves_no_process_behind() -> None:
+    before = nut_processes()
+    started = time.monotonic()
+    result = pyups("demo", timeout=60)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert elapsed < 45
+    assert "demo: the line power fails" in result.stdout
+    assert "demo: done:" in result.stdout
+    events = re.findall(r"eaton800\s+([A-Z]+)\s", result.stderr)
+    assert events == ["STARTUP", "ONBATT", "LOWBATT", "ONLINE"], result.stderr
+    assert nut_processes() <= before
+
+
+def test_demo_without_nut_installed_names_the_apt_command() -> None:
+    hide = 'mount -t tmpfs none /usr/lib/nut && exec "$@"'
+    result = subprocess.run(
+        ["unshare", "-m", "sh", "-c", hide, "sh", sys.executable, "-m", "pyups", "demo"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip() == (
+        "pyups: upsd not found in /lib/nut, /usr/lib/nut, /usr/libexec/nut; "
+        "install NUT's server with: sudo apt-get install nut-server nut-client"
+    )
+    assert "Traceback" not in result.stderr
