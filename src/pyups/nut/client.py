@@ -33,7 +33,7 @@ from PyNUTClient.PyNUT import PyNUTClient, PyNUTError
 
 from pyups.address import Server
 from pyups.nut.errors import CLOSED, CONNECT, PROTOCOL, TIMEOUT, NutError
-from pyups.nut.protocol import check_error, parse_list, quote, split_line
+from pyups.nut.protocol import check_error, parse_list, quote
 
 MAX_LINE = 8192  # bytes; upsd's own lines stay far below this
 MAX_REPLY_LINES = 20000  # per LIST reply
@@ -173,17 +173,6 @@ class Connection:
     def list_vars(self, ups: str) -> dict[str, str]:
         """Every variable of a UPS, exactly as upsd holds it (``LIST VAR``)."""
         return self._list("VAR", ups)
-
-    def list_ups(self) -> dict[str, str]:
-        """``{name: description}`` of every UPS the server declares (``LIST UPS``)."""
-        lines = self._request_list("LIST UPS", "UPS")
-        result: dict[str, str] = {}
-        for line in lines:
-            words = split_line(line)
-            if len(words) != 3 or words[0] != "UPS":
-                raise NutError(PROTOCOL, f"unexpected line in LIST UPS reply: {line[:80]!r}")
-            result[words[1]] = words[2]
-        return result
 
     def set_var(self, ups: str, var: str, value: str) -> None:
         """``SET VAR`` with the value quoted, so spaces and quotes arrive intact."""

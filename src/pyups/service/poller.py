@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 from pyups.address import Server
 from pyups.core.events import Event
-from pyups.core.snapshot import Snapshot
-from pyups.core.tracker import Timing, UpsState, initial, poll_interval, step
+from pyups.core.tracker import Timing, initial, poll_interval, step
 from pyups.nut import Connection, poll
 
 
@@ -40,7 +39,6 @@ class ServerPoller(threading.Thread):
         timeout: float,
         emit: Callable[[Event], None],
         stop: threading.Event,
-        on_poll: Callable[[Snapshot, UpsState], None] | None = None,
     ) -> None:
         super().__init__(name=f"poller {server}", daemon=True)
         self.server = server
@@ -51,7 +49,6 @@ class ServerPoller(threading.Thread):
         self._timeout = timeout
         self._emit = emit
         self._halt = stop
-        self._on_poll = on_poll
         # UPSes logging in as the same user share one connection.
         self._connections: dict[tuple[str | None, str | None], Connection] = {}
 
@@ -80,8 +77,6 @@ class ServerPoller(threading.Thread):
         self.states[target.name] = state
         for event in events:
             self._emit(event)
-        if self._on_poll is not None:
-            self._on_poll(snap, state)
         return poll_interval(state, self.timing)
 
     def _connection(self, target: Target) -> Connection:

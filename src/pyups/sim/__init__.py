@@ -144,11 +144,6 @@ class NutServer:
             _end(self._upsd)
             self._upsd = None
 
-    @property
-    def upsd_pid(self) -> int:
-        assert self._upsd is not None, "upsd is not running"
-        return self._upsd.pid
-
     def _spawn(self, log: str, program: str, *args: str) -> subprocess.Popen[bytes]:
         env = dict(
             os.environ,
