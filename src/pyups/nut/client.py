@@ -37,6 +37,7 @@ from pyups.nut.protocol import check_error, parse_list, quote
 
 MAX_LINE = 8192  # bytes; upsd's own lines stay far below this
 MAX_REPLY_LINES = 20000  # per LIST reply
+MAX_REPLY_BYTES = 4 * 1024 * 1024
 _RECV = 4096
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 T = TypeVar("T")
@@ -62,6 +63,34 @@ class LineReader:
                 return line.decode("utf-8", "replace")
             if len(self._buf) > MAX_LINE:
                 raise NutError(PROTOCOL, f"reply line longer than {MAX_LINE} bytes")
+            self._fill()
+
+    def read_through(self, last: str) -> list[str]:
+        """Every line before the line ``last``, which is consumed too: one LIST reply body.
+
+        The reply is gathered whole and split once, which is several times cheaper than a
+        line at a time; line length and reply size stay capped while it arrives.
+        """
+        marker = last.encode("utf-8") + b"\n"
+        while True:
+            if self._buf.startswith(marker):
+                at = 0
+            else:
+                found = self._buf.find(b"\n" + marker)
+                at = found + 1 if found >= 0 else -1
+            if at >= 0:
+                block = bytes(self._buf[:at])
+                del self._buf[: at + len(marker)]
+                lines = block.decode("utf-8", "replace").split("\n")[:-1]
+                if len(lines) > MAX_REPLY_LINES:
+                    raise NutError(PROTOCOL, "reply has too many lines")
+                if len(block) > MAX_LINE and max(map(len, lines)) > MAX_LINE:
+                    raise NutError(PROTOCOL, f"reply line longer than {MAX_LINE} bytes")
+                return lines
+            if len(self._buf) - (self._buf.rfind(b"\n") + 1) > MAX_LINE:
+                raise NutError(PROTOCOL, f"reply line longer than {MAX_LINE} bytes")
+            if len(self._buf) > MAX_REPLY_BYTES:
+                raise NutError(PROTOCOL, f"reply larger than {MAX_REPLY_BYTES} bytes")
             self._fill()
 
     def _fill(self) -> None:
@@ -188,14 +217,7 @@ class Connection:
             first = _ask(client, request)
             if first != f"BEGIN LIST {subject}":
                 raise NutError(PROTOCOL, f"unexpected answer to {request}: {first[:80]!r}")
-            lines: list[str] = []
-            end = f"END LIST {subject}"
-            reader = client.reader
-            while (line := reader.readline()) != end:
-                lines.append(line)
-                if len(lines) > MAX_REPLY_LINES:
-                    raise NutError(PROTOCOL, "reply has too many lines")
-            return lines
+            return client.reader.read_through(f"END LIST {subject}")
 
         return self._call(run)
 

@@ -64,8 +64,15 @@ def parse_list(lines: list[str], kind: str, ups: str) -> dict[str, str]:
     CMD lines have no value; their value is the empty string.
     """
     item = {"VAR": "VAR", "RW": "RW", "CMD": "CMD"}[kind]
+    prefix = f"{item} {ups} "
     result: dict[str, str] = {}
     for line in lines:
+        # Fast path for the usual line, ``VAR ups name "value"`` with nothing escaped.
+        if line.startswith(prefix) and "\\" not in line:
+            name, _, value = line[len(prefix) :].partition(" ")
+            if len(value) >= 2 and value[0] == value[-1] == '"' and '"' not in value[1:-1]:
+                result[name] = value[1:-1]
+                continue
         words = split_line(line)
         if len(words) < 3 or words[0] != item or words[1] != ups:
             raise NutError(PROTOCOL, f"unexpected line in LIST {kind} reply: {line[:80]!r}")

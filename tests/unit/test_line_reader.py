@@ -1,0 +1,104 @@
+"""LineReader over a real loopback TCP pair: whole replies, fragments, caps, EOF, deadlines."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from pyups.nut.client import MAX_LINE, LineReader
+from pyups.nut.errors import NutError
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[socket.socket, LineReader]]:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        ours = socket.create_connection(listener.getsockname())
+        theirs, _ = listener.accept()
+    reader = LineReader(ours)
+    reader.deadline = time.monotonic() + 2
+    yield theirs, reader
+    ours.close()
+    theirs.close()
+
+
+def send_slowly(sock: socket.socket, data: bytes, size: int) -> threading.Thread:
+    def run() -> None:
+        for i in range(0, len(data), size):
+            sock.sendall(data[i : i + size])
+            time.sleep(0.001)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_an_empty_list_body_is_an_empty_list(pair: tuple[socket.socket, LineReader]) -> None:
+    theirs, reader = pair
+    theirs.sendall(b"END LIST VAR ups\nnext\n")
+    assert reader.read_through("END LIST VAR ups") == []
+    assert reader.readline() == "next"
+
+
+def test_a_reply_arriving_in_fragments_is_put_back_together(
+    pair: tuple[socket.socket, LineReader],
+) -> None:
+    theirs, reader = pair
+    body = b"".join(b'VAR ups v%d "%d"\n' % (i, i) for i in range(300))
+    thread = send_slowly(theirs, body + b"END LIST VAR ups\n", 7)
+    lines = reader.read_through("END LIST VAR ups")
+    thread.join()
+    assert lines == [f'VAR ups v{i} "{i}"' for i in range(300)]
+
+
+def test_a_line_that_only_looks_like_the_end_does_not_end_the_reply(
+    pair: tuple[socket.socket, LineReader],
+) -> None:
+    theirs, reader = pair
+    theirs.sendall(b'VAR ups x "END LIST VAR ups"\nXEND LIST VAR ups\nEND LIST VAR ups\n')
+    assert reader.read_through("END LIST VAR ups") == [
+        'VAR ups x "END LIST VAR ups"',
+        "XEND LIST VAR ups",
+    ]
+
+
+def test_an_overlong_line_is_refused_even_when_it_ends(
+    pair: tuple[socket.socket, LineReader],
+) -> None:
+    theirs, reader = pair
+    thread = send_slowly(theirs, b"A" * (MAX_LINE + 800) + b"\nEND\n", 3000)
+    with pytest.raises(NutError) as caught:
+        reader.read_through("END")
+    thread.join()
+    assert caught.value.code == "PROTOCOL"
+
+
+def test_a_line_that_never_ends_is_refused_once_past_the_cap(
+    pair: tuple[socket.socket, LineReader],
+) -> None:
+    theirs, reader = pair
+    theirs.sendall(b"B" * (MAX_LINE + 10))
+    with pytest.raises(NutError, match="longer than"):
+        reader.readline()
+
+
+def test_end_of_file_in_a_reply_is_closed(pair: tuple[socket.socket, LineReader]) -> None:
+    theirs, reader = pair
+    theirs.sendall(b'VAR ups a "1"\nVAR ups')
+    theirs.shutdown(socket.SHUT_WR)
+    with pytest.raises(NutError) as caught:
+        reader.read_through("END LIST VAR ups")
+    assert caught.value.code == "CLOSED"
+
+
+def test_the_deadline_covers_the_whole_request(pair: tuple[socket.socket, LineReader]) -> None:
+    _, reader = pair
+    reader.deadline = time.monotonic() + 0.3
+    started = time.monotonic()
+    with pytest.raises(NutError) as caught:
+        reader.readline()
+    assert caught.value.code == "TIMEOUT"
+    assert 0.25 < time.monotonic() - started < 1.0
