@@ -62,7 +62,9 @@ def monitor_config(
             ]
         )
     if ups_args:
-        config = replace(config, ups=tuple(_from_argument(a, config) for a in ups_args))
+        chosen = (_from_argument(a, config) for a in ups_args)
+        unique = {(u.name, u.server): u for u in chosen}  # the same UPS twice is one UPS
+        config = replace(config, ups=tuple(unique.values()))
     if interval is not None:
         try:
             seconds = parse_duration(interval)

@@ -1,0 +1,59 @@
+"""How ``pyups run`` combines the configuration file with command-line arguments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pyups.commands.common import EXIT_USAGE, Failure, monitor_config
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> str:
+    path = tmp_path / "pyups.conf"
+    path.write_text(
+        '[monitor]\ninterval = "10s"\ninterval_alert = "4s"\n'
+        '[[ups]]\nname = "eaton800"\nserver = "localhost"\nusername = "monuser"\n'
+        '[[ups]]\nname = "other"\n'
+    )
+    return str(path)
+
+
+def test_ups_arguments_replace_the_file_list_keeping_matching_credentials(
+    config_file: str,
+) -> None:
+    config = monitor_config(config_file, ["eaton800@localhost:3493", "rack2@10.0.0.5"])
+    assert [(u.name, str(u.server), u.username) for u in config.ups] == [
+        ("eaton800", "localhost:3493", "monuser"),
+        ("rack2", "10.0.0.5:3493", None),
+    ]
+
+
+def test_a_ups_named_twice_is_monitored_once(config_file: str) -> None:
+    config = monitor_config(config_file, ["b@h", "eaton800@localhost", "b@h:3493"])
+    assert [(u.name, str(u.server)) for u in config.ups] == [
+        ("b", "h:3493"),
+        ("eaton800", "localhost:3493"),
+    ]
+
+
+def test_interval_option_overrides_and_keeps_the_alert_period_no_longer(
+    config_file: str,
+) -> None:
+    assert monitor_config(config_file, [], "2s").monitor.interval_alert == 2.0
+    assert monitor_config(config_file, [], "30s").monitor.interval_alert == 4.0
+    assert monitor_config(config_file, [], "500ms").monitor.interval == 0.5
+
+
+@pytest.mark.parametrize("interval", ["soon", "0", "-1"])
+def test_a_bad_interval_is_a_usage_error(config_file: str, interval: str) -> None:
+    with pytest.raises(Failure) as caught:
+        monitor_config(config_file, [], interval)
+    assert caught.value.code == EXIT_USAGE
+    assert str(caught.value).startswith("--interval: ")
+
+
+def test_dry_run_option_sets_the_monitor_flag(config_file: str) -> None:
+    assert not monitor_config(config_file, []).monitor.dry_run
+    assert monitor_config(config_file, [], dry_run=True).monitor.dry_run
