@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from pyups import __version__
-from pyups.commands import check_config, demo, run
+from pyups.commands import check_config, demo, replay, run
 from pyups.commands.common import EXIT_CONFIG, EXIT_FAILURE, Failure
 from pyups.config import ConfigError
 
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--interval", metavar="DUR", help="poll period, e.g. 5s or 500ms")
     p.add_argument("--dry-run", action="store_true", help="log what actions would do, do nothing")
+    p.add_argument("--record", metavar="TRACE", help="also append every poll result to TRACE")
     p.set_defaults(func=run.main)
 
     p = sub.add_parser("check-config", help="validate a configuration file, report every error")
@@ -48,6 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="configuration file (default: $PYUPS_CONFIG or /etc/pyups/pyups.conf)",
     )
     p.set_defaults(func=check_config.main)
+
+    p = sub.add_parser("replay", help="run events and rules over a recorded trace, run nothing")
+    p.add_argument(
+        "-c",
+        "--config",
+        metavar="FILE",
+        help="configuration file (default: $PYUPS_CONFIG or /etc/pyups/pyups.conf, if it exists)",
+    )
+    p.add_argument("trace", metavar="TRACE", help="a trace written by pyups run --record")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(func=replay.main)
 
     p = sub.add_parser("demo", help="play a power cut on a private simulated Eaton 800")
     p.set_defaults(func=demo.main)

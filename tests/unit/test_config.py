@@ -23,6 +23,8 @@ from pyups.config import (
 )
 from pyups.config.locate import Locator
 from pyups.config.schema import CONFIGURABLE_EVENTS, KEYS
+from pyups.core.expr import compile_expression
+from pyups.core.rules import Rule
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "etc" / "pyups.conf.example"
 CANARY = "canary-Pa55w0rd-7f3e"
@@ -59,6 +61,7 @@ def test_default_config_has_the_documented_defaults_and_no_ups() -> None:
     assert config.monitor.state_file == "/var/lib/pyups/state.json"
     assert config.ups == ()
     assert dict(config.events) == {}
+    assert config.rules == ()
     assert config.source is None
     assert DEFAULT_CONFIG_PATH == "/etc/pyups/pyups.conf"
 
@@ -73,12 +76,16 @@ def test_the_schema_table_defaults_match_the_dataclass_defaults() -> None:
         keys = [k for k in KEYS if k.section == section and k.default is not None]
         return "\n".join(f"{k.name} = {k.default}" for k in keys)
 
-    monitor, ups, events = lines("monitor"), lines("ups"), lines("events")
-    text = f'[monitor]\n{monitor}\n[[ups]]\nname = "u"\n{ups}\n[events.CAL]\n{events}\n'
+    monitor, ups, events, rule = lines("monitor"), lines("ups"), lines("events"), lines("rule")
+    text = (
+        f'[monitor]\n{monitor}\n[[ups]]\nname = "u"\n{ups}\n[events.CAL]\n{events}\n'
+        f'[[rule]]\nname = "r"\nif = "OB"\n{rule}\n'
+    )
     config = config_from_text(text)
     assert config.monitor == MonitorConfig()
     assert config.ups == (UpsConfig("u"),)
     assert config.events["CAL"] == EventSettings()
+    assert config.rules == (Rule("r", compile_expression("OB")),)
 
 
 def test_a_ups_defaults_to_localhost_3493_without_credentials() -> None:
@@ -200,8 +207,8 @@ def test_dry_run_must_be_a_boolean_not_a_string() -> None:
 def test_unknown_top_level_keys_are_reported_with_their_line() -> None:
     errors = errors_of('verbose = true\n\n[logging]\nlevel = "debug"\n')
     assert errors == [
-        "test.conf:1: verbose: unknown key; known top-level keys: monitor, ups, events",
-        "test.conf:3: logging: unknown key; known top-level keys: monitor, ups, events",
+        "test.conf:1: verbose: unknown key; known top-level keys: monitor, ups, events, rule",
+        "test.conf:3: logging: unknown key; known top-level keys: monitor, ups, events, rule",
     ]
 
 
@@ -516,10 +523,16 @@ def test_the_example_file_is_valid_and_monitors_eaton800_on_localhost() -> None:
 def test_the_example_file_documents_every_key_with_its_default() -> None:
     text = EXAMPLE.read_text(encoding="utf-8")
     for key in KEYS:
-        match = re.search(rf"^[#\s]*{key.name}\s*=(.*)$", text, re.MULTILINE)
-        assert match, f"{key.section}.{key.name} is not documented in {EXAMPLE.name}"
+        # Sections share key names (priority, message), so any line of that key may show it.
+        lines = re.findall(rf"^[#\s]*{key.name}\s*=.*$", text, re.MULTILINE)
+        assert lines, f"{key.section}.{key.name} is not documented in {EXAMPLE.name}"
         if key.default is not None:
-            assert key.default in match.group(0), f"{key.section}.{key.name}: default not shown"
+            shown = any(key.default in line for line in lines)
+            assert shown, f"{key.section}.{key.name}: default not shown"
+
+
+def test_the_example_file_has_no_active_rule() -> None:
+    assert load_config(str(EXAMPLE)).rules == ()
 
 
 def test_the_example_file_names_every_configurable_event() -> None:
@@ -547,3 +560,16 @@ def test_the_locator_counts_array_tables_and_falls_back_to_the_enclosing_line() 
     assert locator.line("events.CAL.enabled") == 12
     assert locator.line("events.ONBATT.priority") == 13
     assert locator.line("nowhere") is None
+
+
+def test_the_locator_finds_rule_keys_and_falls_back_to_do_for_its_entries() -> None:
+    locator = Locator(
+        '[[ups]]\nname = "a"\n[[rule]]\nname = "x"\nif = "OB"\n[[rule]]\nname = "y"\n'
+        'do = [\n  { shutdown = true },\n  { exec = ["a = b"] },\n]\nfor = 5\n'
+    )
+    assert locator.line("rule[0]") == 3
+    assert locator.line("rule[0].if") == 5
+    assert locator.line("rule[1].name") == 7
+    assert locator.line("rule[1].do") == 8
+    assert locator.line("rule[1].do[1].exec[0]") == 8
+    assert locator.line("rule[1].for") == 12

@@ -6,7 +6,7 @@ import argparse
 import signal
 from types import FrameType
 
-from pyups.commands.common import EXIT_OK, monitor_config
+from pyups.commands.common import EXIT_OK, Failure, monitor_config
 from pyups.service.monitor import Monitor
 from pyups.sinks import Sink
 from pyups.sinks.console import ConsoleSink, stderr_is_journal
@@ -15,7 +15,10 @@ from pyups.sinks.journal import JournalSink
 
 def main(args: argparse.Namespace) -> int:
     config = monitor_config(args.config, args.ups, args.interval, args.dry_run)
-    monitor = Monitor(config, foreground_sinks())
+    try:
+        monitor = Monitor(config, foreground_sinks(), record=args.record)
+    except OSError as exc:
+        raise Failure(f"--record {args.record}: cannot write: {exc.strerror or exc}") from None
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         monitor.stop(signal.Signals(signum).name)

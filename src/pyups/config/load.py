@@ -18,6 +18,7 @@ from pyups.config.locate import Locator
 from pyups.config.schema import (
     CHECKS,
     CONFIGURABLE_EVENTS,
+    RULE_NAME,
     Config,
     EventSettings,
     Invalid,
@@ -25,8 +26,10 @@ from pyups.config.schema import (
     MonitorConfig,
     UpsConfig,
     keys_of,
+    show,
 )
 from pyups.core.durations import format_duration
+from pyups.core.rules import Rule
 
 _TOML_POSITION = re.compile(r"^(.*) \(at line (\d+), column (\d+)\)$", re.DOTALL)
 
@@ -63,8 +66,13 @@ class Context:
         text = f"{where}: {path}: {message}" if path else f"{where}: {message}"
         self._found.append((line or 0, text))
 
-    def table(self, value: object, path: str, keys: tuple[Key, ...]) -> dict[str, Any] | None:
-        """Check one table against its schema keys; the valid values, converted, or None."""
+    def table(
+        self, value: object, path: str, keys: tuple[Key, ...], label: str = ""
+    ) -> dict[str, Any] | None:
+        """Check one table against its schema keys; the valid values, converted, or None.
+
+        ``label`` starts every message, e.g. ``rule "outage": `` to name the table.
+        """
         if not isinstance(value, dict):
             self.error(path, f"expected a table, got {_kind_of(value)}")
             return None
@@ -73,15 +81,18 @@ class Context:
         for name, raw in value.items():
             key = known.get(name)
             if key is None:
-                self.error(f"{path}.{name}", f"unknown key; known keys: {', '.join(known)}")
+                self.error(f"{path}.{name}", f"{label}unknown key; known keys: {', '.join(known)}")
                 continue
             try:
                 values[name] = CHECKS[key.kind](raw)
             except Invalid as exc:
-                self.error(f"{path}.{name}", str(exc))
+                for where, message in exc.problems:
+                    self.error(f"{path}.{name}{where}", f"{label}{message}")
         for key in keys:
             if key.required and key.name not in value:
-                self.error(f"{path}.{key.name}", f"missing; add {key.name} = ... ({key.doc})")
+                self.error(
+                    f"{path}.{key.name}", f"{label}missing; add {key.name} = ... ({key.doc})"
+                )
         return values
 
 
@@ -211,6 +222,72 @@ def _events(value: object, ctx: Context) -> Mapping[str, EventSettings]:
     return MappingProxyType(found)
 
 
+# [[rule]] keys that fill a Rule field of another name.
+_RULE_FIELDS = {"if": "condition", "for": "hold", "do": "actions"}
+_CONDITION_ONLY = ("for", "repeat", "clear_message")
+
+
+def _rules(value: object, ctx: Context) -> tuple[Rule, ...]:
+    """The [[rule]] entries: names unique, either if or on, ups names from the [[ups]] list."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        ctx.error(
+            "rule",
+            f"expected an array of tables, got {_kind_of(value)}; "
+            "write each rule as [[rule]] (two brackets)",
+        )
+        return ()
+    known_ups = sorted({ups.name for ups in ctx.parsed.get("ups", ())})
+    seen: dict[str, int] = {}
+    found: list[Rule] = []
+    for index, entry in enumerate(value):
+        path = f"rule[{index}]"
+        name = entry.get("name") if isinstance(entry, dict) else None
+        label = f"rule {show(name)}: " if isinstance(name, str) and RULE_NAME.match(name) else ""
+        values = ctx.table(entry, path, keys_of("rule"), label)
+        if not isinstance(entry, dict) or values is None:
+            continue
+        if "name" in values:
+            if values["name"] in seen:
+                ctx.error(
+                    f"{path}.name",
+                    f"{label}the name is already used by rule[{seen[values['name']]}]; "
+                    "give every rule its own name",
+                )
+            seen.setdefault(values["name"], index)
+        if "if" in entry and "on" in entry:
+            ctx.error(
+                f"{path}.on",
+                f"{label}a rule has either if (a condition) or on (built-in events), not both; "
+                "split it into two rules",
+            )
+        elif "if" not in entry and "on" not in entry:
+            ctx.error(
+                path,
+                f'{label}say when the rule fires: if = "a condition" or on = ["EVENT", ...]',
+            )
+        elif "on" in entry:
+            for key in _CONDITION_ONLY:
+                if key in entry:
+                    ctx.error(
+                        f"{path}.{key}",
+                        f"{label}{key} only applies to a condition (if); an on rule fires on "
+                        f"every event it lists, so remove {key}",
+                    )
+        for ups in sorted(values.get("ups", ())):
+            if ups not in known_ups:
+                listed = ", ".join(known_ups) if known_ups else "none"
+                ctx.error(
+                    f"{path}.ups",
+                    f"{label}{show(ups)} is not a UPS of this file's [[ups]] list "
+                    f"(listed: {listed})",
+                )
+        if "name" in values:
+            found.append(Rule(**{_RULE_FIELDS.get(key, key): v for key, v in values.items()}))
+    return tuple(found)
+
+
 Section = Callable[[Any, Context], Any]
 
 # Top-level sections: TOML key -> (Config field it fills, validator). The validator gets the
@@ -220,6 +297,7 @@ SECTIONS: dict[str, tuple[str, Section]] = {
     "monitor": ("monitor", _monitor),
     "ups": ("ups", _ups_list),
     "events": ("events", _events),
+    "rule": ("rules", _rules),
 }
 
 

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pyups.address import DEFAULT_HOST, DEFAULT_PORT, AddressError, Server, parse_server
 from pyups.core.catalogue import EVENTS, PRIORITIES
 from pyups.core.durations import DurationError, parse_duration
+from pyups.core.expr import Expression, ExpressionError, compile_expression
+from pyups.core.rules import (
+    DEFAULT_EXEC_TIMEOUT,
+    Action,
+    ExecAction,
+    InstcmdAction,
+    Rule,
+    ShutdownAction,
+)
 from pyups.core.template import FIXED_FIELDS, TemplateError, unknown_fields
 
 DEFAULT_CONFIG_PATH = "/etc/pyups/pyups.conf"
@@ -64,6 +73,7 @@ class Config:
     ups: tuple[UpsConfig, ...]
     events: Mapping[str, EventSettings]
     source: str | None = None
+    rules: tuple[Rule, ...] = ()
 
 
 Kind = Literal[
@@ -77,6 +87,12 @@ Kind = Literal[
     "secret",
     "priority",
     "template",
+    "rule_name",
+    "condition",
+    "event_names",
+    "hold",
+    "ups_names",
+    "actions",
 ]
 
 
@@ -84,7 +100,7 @@ Kind = Literal[
 class Key:
     """One configuration key: where it lives, its kind, its default as TOML text, what it does."""
 
-    section: str  # "monitor", "ups" (each [[ups]]) or "events" (each [events.NAME])
+    section: str  # "monitor", "ups" (each [[ups]]), "events" ([events.NAME]), "rule" ([[rule]])
     name: str
     kind: Kind
     default: str | None  # TOML source of the default; None: required, or no value by default
@@ -164,6 +180,59 @@ KEYS: tuple[Key, ...] = (
         None,
         'message template, e.g. "UPS {ups} on battery"; default: the built-in one',
     ),
+    Key("rule", "name", "rule_name", None, "unique rule name: a-z, 0-9, _ and -", required=True),
+    Key(
+        "rule",
+        "if",
+        "condition",
+        None,
+        'a condition, e.g. "OB and battery.charge < 50"; a rule has either if or on',
+    ),
+    Key(
+        "rule",
+        "on",
+        "event_names",
+        None,
+        'built-in events to fire on, e.g. ["ONBATT", "LOWBATT"]; a rule has either if or on',
+    ),
+    Key(
+        "rule",
+        "for",
+        "hold",
+        "0",
+        "fire once the condition has held continuously this long (debounce); if rules only",
+    ),
+    Key(
+        "rule",
+        "repeat",
+        "duration",
+        None,
+        "fire again this often while the condition keeps holding; if rules only",
+    ),
+    Key("rule", "ups", "ups_names", None, "only these [[ups]] names; default: every monitored UPS"),
+    Key("rule", "priority", "priority", '"notice"', "syslog priority of the rule's RULE entries"),
+    Key(
+        "rule",
+        "message",
+        "template",
+        None,
+        'message template, e.g. "UPS {ups}: {rule} after {held}"; default: a built-in one',
+    ),
+    Key(
+        "rule",
+        "clear_message",
+        "template",
+        None,
+        "message logged when a fired condition stops holding; if rules only; default: none",
+    ),
+    Key(
+        "rule",
+        "do",
+        "actions",
+        "[]",
+        'actions: { exec = ["/path", "{ups}"], timeout = "30s" }, '
+        '{ instcmd = "beeper.disable", value = "..." }, { shutdown = true }',
+    ),
 )
 
 
@@ -179,7 +248,15 @@ _UPS_NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
 
 
 class Invalid(ValueError):
-    """A value of the wrong kind; the message says what is wrong and what to write instead."""
+    """A value of the wrong kind; the message says what is wrong and what to write instead.
+
+    ``problems`` lists (path below the key, message) pairs, for a value such as ``do`` whose
+    parts are checked one by one: ``("[1].exec", "...")`` is reported as ``KEY[1].exec``.
+    """
+
+    def __init__(self, message: str, problems: Sequence[tuple[str, str]] = ()) -> None:
+        super().__init__(message)
+        self.problems = tuple(problems) or (("", message),)
 
 
 def show(value: object) -> str:
@@ -263,7 +340,10 @@ def _priority(value: object) -> str:
 
 
 def _template(value: object) -> str:
-    template = _string(value)
+    return _check_template(_string(value))
+
+
+def _check_template(template: str) -> str:
     try:
         unknown = unknown_fields(template)
     except TemplateError as exc:
@@ -277,6 +357,131 @@ def _template(value: object) -> str:
     return template
 
 
+RULE_NAME = re.compile(r"^[a-z0-9_-]+$")
+_COMMAND_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+# Each kind of action (named by its key) and the options it takes besides that key.
+_ACTION_KEYS = {"exec": ("timeout",), "instcmd": ("value",), "shutdown": ()}
+
+
+def _rule_name(value: object) -> str:
+    name = _string(value)
+    if not RULE_NAME.match(name):
+        raise Invalid(f"{show(name)} is not a rule name; use a-z, 0-9, _ and - only")
+    return name
+
+
+def _condition(value: object) -> Expression:
+    text = _string(value, "a condition")
+    try:
+        return compile_expression(text)
+    except ExpressionError as exc:
+        raise Invalid(f"{exc} in {show(text)}") from None
+
+
+def _event_names(value: object) -> frozenset[str]:
+    example = '["ONBATT", "LOWBATT"]'
+    if not isinstance(value, list) or not value:
+        raise Invalid(f"{show(value)} must be a non-empty list of event names, e.g. {example}")
+    unknown = [show(name) for name in value if name not in CONFIGURABLE_EVENTS]
+    if unknown:
+        raise Invalid(
+            f"unknown event {', '.join(unknown)}; valid names: {', '.join(CONFIGURABLE_EVENTS)}"
+        )
+    return frozenset(value)
+
+
+def _hold(value: object) -> float:
+    try:
+        return parse_duration(value)
+    except DurationError:
+        raise Invalid(
+            f'{show(value)} is not a duration; write seconds (30) or e.g. "90s", "5m", "1h30m"'
+        ) from None
+
+
+def _ups_names(value: object) -> frozenset[str]:
+    if not isinstance(value, list) or not value:
+        raise Invalid(
+            f'{show(value)} must be a non-empty list of UPS names, e.g. ["eaton800"]; '
+            "remove the key to apply the rule to every UPS"
+        )
+    return frozenset(_ups_name(name) for name in value)
+
+
+def _actions(value: object) -> tuple[Action, ...]:
+    example = '[{ exec = ["/usr/local/bin/page-admin", "{ups}"] }]'
+    if not isinstance(value, list):
+        raise Invalid(f"{show(value)} must be a list of actions, e.g. {example}")
+    actions: list[Action] = []
+    problems: list[tuple[str, str]] = []
+    for index, entry in enumerate(value):
+        try:
+            actions.append(_action(entry))
+        except Invalid as exc:
+            problems.extend((f"[{index}]{where}", message) for where, message in exc.problems)
+    if problems:
+        raise Invalid(problems[0][1], problems)
+    return tuple(actions)
+
+
+def _action(entry: object) -> Action:
+    """One ``do`` entry; every problem in it is reported, each at its own path."""
+    if not isinstance(entry, dict):
+        raise Invalid(f"{show(entry)} is not an action; write e.g. {{ shutdown = true }}")
+    kinds = [kind for kind in _ACTION_KEYS if kind in entry]
+    if len(kinds) > 1:
+        raise Invalid(f"{' and '.join(kinds)} in one entry; write one action per {{ ... }}")
+    if not kinds or (kinds == ["shutdown"] and entry["shutdown"] is not True):
+        raise Invalid("unknown action; use exec, instcmd or shutdown")
+    kind = kinds[0]
+    options = _ACTION_KEYS[kind]
+    takes = f"{kind} takes only {', '.join(options)}" if options else f"{kind} takes no other key"
+    problems = [
+        (f".{key}", f"unknown key; {takes}") for key in entry if key != kind and key not in options
+    ]
+
+    def check(key: str, convert: Callable[[object], Any]) -> Any:
+        try:
+            return convert(entry[key]) if key in entry else None
+        except Invalid as exc:
+            problems.extend((f".{key}{where}", message) for where, message in exc.problems)
+            return None
+
+    action: Action = ShutdownAction()
+    if kind == "exec":
+        argv, timeout = check("exec", _argv), check("timeout", _duration)
+        action = ExecAction(argv, DEFAULT_EXEC_TIMEOUT if timeout is None else timeout)
+    elif kind == "instcmd":
+        action = InstcmdAction(check("instcmd", _command_name), check("value", _string))
+    if problems:
+        raise Invalid(problems[0][1], problems)
+    return action
+
+
+def _argv(value: object) -> tuple[str, ...]:
+    example = '["/usr/local/bin/page-admin", "{ups}"]'
+    if not isinstance(value, list) or not value:
+        raise Invalid(f"{show(value)} must be a non-empty list of arguments, e.g. {example}")
+    if not all(isinstance(arg, str) for arg in value) or not value[0].strip():
+        raise Invalid(f"{show(value)} must contain only strings, starting with the program")
+    problems: list[tuple[str, str]] = []
+    for index, arg in enumerate(value):
+        try:
+            _check_template(arg)
+        except Invalid as exc:
+            problems.append((f"[{index}]", str(exc)))
+    if problems:
+        raise Invalid(problems[0][1], problems)
+    return tuple(value)
+
+
+def _command_name(value: object) -> str:
+    name = _string(value)
+    if not _COMMAND_NAME.match(name):
+        raise Invalid(f"{show(name)} is not an instant command name, e.g. beeper.disable")
+    return name
+
+
 CHECKS: Mapping[Kind, Callable[[object], Any]] = {
     "duration": _duration,
     "bool": _bool,
@@ -288,4 +493,10 @@ CHECKS: Mapping[Kind, Callable[[object], Any]] = {
     "secret": _secret,
     "priority": _priority,
     "template": _template,
+    "rule_name": _rule_name,
+    "condition": _condition,
+    "event_names": _event_names,
+    "hold": _hold,
+    "ups_names": _ups_names,
+    "actions": _actions,
 }

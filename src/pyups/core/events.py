@@ -50,9 +50,12 @@ class EventSetting(Protocol):
 
 
 def template_values(event: Event) -> dict[str, str]:
-    """Every template field an event can fill: its variables, then the fixed fields."""
+    """Every template field an event can fill: its variables, the fixed fields, then ``extra``.
+
+    ``extra`` comes last so that it can refine a fixed field: a rule fired by a built-in
+    event has that event's name as ``{event}``.
+    """
     values = dict(event.vars)
-    values.update(event.extra)
     values.update(
         ups=event.ups,
         server=event.server,
@@ -70,6 +73,7 @@ def template_values(event: Event) -> dict[str, str]:
     runtime = event.vars.get("battery.runtime")
     if runtime is not None:
         values["runtime"] = _runtime(runtime)
+    values.update(event.extra)
     return values
 
 

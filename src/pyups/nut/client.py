@@ -209,6 +209,15 @@ class Connection:
         if line != "OK":
             raise NutError(PROTOCOL, f"unexpected answer to SET VAR: {line[:80]!r}")
 
+    def instcmd(self, ups: str, command: str, value: str | None = None) -> None:
+        """``INSTCMD`` with an optional quoted value; upsd 2.8 may answer ``OK TRACKING <id>``."""
+        request = f"INSTCMD {ups} {command}"
+        if value is not None:
+            request += f" {quote(value)}"
+        line = self._call(lambda c: _ask(c, request))
+        if not line.startswith("OK"):
+            raise NutError(PROTOCOL, f"unexpected answer to INSTCMD: {line[:80]!r}")
+
     def _list(self, kind: str, ups: str) -> dict[str, str]:
         return parse_list(self._request_list(f"LIST {kind} {ups}", f"{kind} {ups}"), kind, ups)
 

@@ -14,8 +14,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pyups.address import Server
+from pyups.core.engine import Policy, advance, start
 from pyups.core.events import Event
-from pyups.core.tracker import Timing, initial, poll_interval, step
+from pyups.core.rules import ActionRequest
+from pyups.core.snapshot import Snapshot
+from pyups.core.tracker import poll_interval
 from pyups.nut import Connection, poll
 
 
@@ -29,26 +32,28 @@ class Target:
 
 
 class ServerPoller(threading.Thread):
-    """Polls every target of one server, feeds the tracker, hands events to ``emit``."""
+    """Polls every target of one server through the engine; hands results to ``deliver``."""
 
     def __init__(
         self,
         server: Server,
         targets: Sequence[Target],
-        timing: Timing,
+        policy: Policy,
         timeout: float,
-        emit: Callable[[Event], None],
+        deliver: Callable[[Event | ActionRequest], None],
         stop: threading.Event,
+        record: Callable[[Snapshot], None] | None = None,
     ) -> None:
         super().__init__(name=f"poller {server}", daemon=True)
         self.server = server
         self.targets = list(targets)
-        self.timing = timing
-        self.states = {t.name: initial(t.name, str(server)) for t in self.targets}
+        self.policy = policy
+        self.states = {t.name: start(t.name, str(server)) for t in self.targets}
         self.last_progress = time.monotonic()
         self._timeout = timeout
-        self._emit = emit
+        self._deliver = deliver
         self._halt = stop
+        self._record = record
         # UPSes logging in as the same user share one connection.
         self._connections: dict[tuple[str | None, str | None], Connection] = {}
 
@@ -73,11 +78,15 @@ class ServerPoller(threading.Thread):
     def _poll(self, target: Target) -> float:
         conn = self._connection(target)
         snap = poll(conn, target.name, time.time())
-        state, events = step(self.states[target.name], snap, self.timing)
+        if self._record is not None:
+            self._record(snap)
+        state, events, requests = advance(self.states[target.name], snap, self.policy)
         self.states[target.name] = state
         for event in events:
-            self._emit(event)
-        return poll_interval(state, self.timing)
+            self._deliver(event)
+        for request in requests:
+            self._deliver(request)
+        return poll_interval(state.tracker, self.policy.timing)
 
     def _connection(self, target: Target) -> Connection:
         key = (target.username, target.password)

@@ -24,7 +24,8 @@ class ConsoleSink:
 
     def emit(self, event: Event) -> None:
         level = PRIORITIES[event.priority]
-        self._write(event.t, level, f"{event.ups:<12} {event.name:<9} {event.message}")
+        message = f"[{event.rule}] {event.message}" if event.rule else event.message
+        self._write(event.t, level, f"{event.ups:<12} {event.name:<9} {message}")
 
     def note(self, message: str, priority: str = "info") -> None:
         self._write(time.time(), PRIORITIES[priority], f"{'pyups':<12} {'':<9} {message}")

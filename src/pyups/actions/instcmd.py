@@ -1,0 +1,47 @@
+"""The ``instcmd`` action: an instant command to the UPS the event is about, through its upsd."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pyups.actions.outcome import Outcome
+from pyups.address import AddressError, parse_server
+from pyups.core.events import Event
+from pyups.core.rules import ActionRequest, InstcmdAction, describe
+from pyups.nut import Connection, NutError
+
+Credentials = Mapping[tuple[str, str], tuple[str | None, str | None]]
+
+
+def run_instcmd(
+    action: InstcmdAction, event: Event, credentials: Credentials, timeout: float
+) -> Outcome:
+    """Send the command and report upsd's answer; never raises for a refusal or a dead server."""
+    what = describe(ActionRequest(action, event))
+    username, password = credentials.get((event.ups, event.server), (None, None))
+    try:
+        connection = Connection(parse_server(event.server), timeout, username, password)
+    except AddressError as exc:
+        return Outcome("error", f"{what}: cannot run: {exc}", ok=False)
+    try:
+        connection.instcmd(event.ups, action.command, action.value)
+    except NutError as exc:
+        return Outcome(exc.code, f"{what}: {_refusal(exc, username, action.command)}", ok=False)
+    finally:
+        connection.close()
+    return Outcome("ok", f"{what}: accepted by upsd", ok=True)
+
+
+def _refusal(exc: NutError, username: str | None, command: str) -> str:
+    """upsd's answer in words; names the user (never the password) when access was denied."""
+    if not exc.from_upsd:
+        return f"failed: {exc.code} ({exc.detail})"
+    detail = exc.detail
+    if exc.code == "ACCESS-DENIED" and username:
+        detail = (
+            f"user {username!r} has a wrong password or lacks `instcmds = {command}` "
+            "(or ALL) in upsd.users"
+        )
+    elif exc.code == "USERNAME-REQUIRED":
+        detail = "no username is configured for this UPS; set username and password in [[ups]]"
+    return f"refused by upsd: {exc.code} ({detail})"

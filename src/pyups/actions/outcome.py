@@ -1,0 +1,41 @@
+"""What an action did, and the ACTION event that reports it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from pyups.core.events import Event
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """``reason`` is the PYUPS_REASON code (``exit:0``, ``timeout``, ``ACCESS-DENIED`` ...);
+    ``message`` says what ran and how it ended; ``ok`` picks the priority (info / err)."""
+
+    reason: str
+    message: str
+    ok: bool
+
+
+def action_event(trigger: Event, outcome: Outcome) -> Event:
+    """The ACTION event for an action that ``trigger`` (a finished RULE event) asked for.
+
+    The sentence is both ``extra["message"]`` (what the catalogue's ``{message}`` template
+    renders) and ``message`` itself, so the event is complete whether or not it goes through
+    :func:`~pyups.core.events.finish` before reaching the sinks.
+    """
+    return Event(
+        name="ACTION",
+        ups=trigger.ups,
+        server=trigger.server,
+        t=time.time(),
+        status=trigger.status,
+        prev_status=trigger.prev_status,
+        vars=trigger.vars,
+        rule=trigger.rule,
+        reason=outcome.reason,
+        extra={"message": outcome.message},
+        priority="info" if outcome.ok else "err",
+        message=outcome.message,
+    )

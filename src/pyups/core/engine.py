@@ -1,0 +1,70 @@
+"""One UPS, end to end and pure: poll result → tracker → rules → finished events + actions.
+
+The live monitor and ``pyups replay`` both run exactly this, so a replayed trace gives the
+events the live run journaled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from pyups.core.events import Event, EventSetting, finish
+from pyups.core.rules import ActionRequest, Rule, RuleState, evaluate
+from pyups.core.snapshot import Snapshot
+from pyups.core.tracker import Timing, UpsState, initial, step
+
+
+@dataclass(frozen=True, slots=True)
+class EngineState:
+    """The tracker's state of one UPS and the timing of each condition rule on it."""
+
+    tracker: UpsState
+    rules: Mapping[str, RuleState] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What the configuration says about events: timers, ``[events.NAME]``, ``[[rule]]``."""
+
+    timing: Timing = field(default_factory=Timing)
+    settings: Mapping[str, EventSetting] = field(default_factory=dict)
+    rules: Sequence[Rule] = ()
+
+
+def start(ups: str, server: str) -> EngineState:
+    return EngineState(initial(ups, server))
+
+
+def advance(
+    state: EngineState, snap: Snapshot, policy: Policy
+) -> tuple[EngineState, list[Event], list[ActionRequest]]:
+    """One poll: the events to record, in order, and the actions rules asked for."""
+    tracker, raw = step(state.tracker, snap, policy.timing)
+    rule_states, firings = evaluate(policy.rules, state.rules, tracker, raw, snap.t)
+    events = [e for e in (finish(event, policy.settings) for event in raw) if e is not None]
+    requests: list[ActionRequest] = []
+    for firing in firings:
+        event = finish(firing.event, policy.settings)
+        if event is None:
+            continue
+        events.append(event)
+        if not firing.cleared:
+            requests.extend(ActionRequest(action, event) for action in firing.rule.actions)
+    return EngineState(tracker, rule_states), events, requests
+
+
+def replay(
+    snapshots: Iterable[Snapshot], policy: Policy
+) -> Iterator[tuple[Event, list[ActionRequest]]]:
+    """Run recorded poll results through the engine on their own clock, in order.
+
+    Yields each event with the actions it asks for (RULE events only; empty otherwise).
+    """
+    states: dict[tuple[str, str], EngineState] = {}
+    for snap in snapshots:
+        key = (snap.ups, snap.server)
+        state = states.get(key) or start(snap.ups, snap.server)
+        states[key], events, requests = advance(state, snap, policy)
+        for event in events:
+            yield event, [r for r in requests if r.event is event]
