@@ -151,3 +151,18 @@ def test_demo_without_nut_installed_names_the_apt_command() -> None:
         "install NUT's server with: sudo apt-get install nut-server nut-client"
     )
     assert "Traceback" not in result.stderr
+
+
+def test_a_broken_rule_expression_names_the_rule_and_position_with_exit_78(
+    tmp_path: Path,
+) -> None:
+    bad = tmp_path / "bad.conf"
+    bad.write_text(
+        '[[ups]]\nname = "eaton800"\n\n[[rule]]\nname = "outage"\nif = "OB and battery.charge <"\n'
+    )
+    result = pyups("check-config", "-c", str(bad))
+    assert result.returncode == 78
+    assert result.stderr.strip() == (
+        f'pyups: {bad}:6: rule[0].if: rule "outage": unexpected end of expression at '
+        'position 24 in "OB and battery.charge <"'
+    )

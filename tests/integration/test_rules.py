@@ -275,3 +275,26 @@ def test_replay_of_a_recorded_run_gives_the_events_the_live_run_journaled(
         x for x in live if x[0] == "ACTION"
     )
     assert all(r["reason"] == "dry-run" for r in replayed if r["event"] == "ACTION")
+
+
+def test_an_instcmd_action_is_answered_by_upsd(
+    nut: NutServer, pyups: Start, tmp_path: Path
+) -> None:
+    # dummy-ups declares load.off only; upsd accepts it for a user with instcmds rights.
+    rules = (
+        '[[rule]]\nname = "cut-load"\non = ["ONBATT"]\ndo = [{ instcmd = "load.off" }]\n'
+        '[[rule]]\nname = "beep"\non = ["ONBATT"]\ndo = [{ instcmd = "beeper.toggle" }]\n'
+    )
+    run = pyups("run", "-c", write_config(tmp_path, nut, rules))
+    run.wait_event("STARTUP")
+    nut.set_status("OB DISCHRG")
+    run.wait_for(lambda es: sum(e.get("PYUPS_EVENT") == "ACTION" for e in es) >= 2)
+    assert run.stop() == 0
+    actions = {e["PYUPS_RULE"]: e for e in run.entries() if e.get("PYUPS_EVENT") == "ACTION"}
+    assert actions["cut-load"]["PYUPS_REASON"] == "ok"
+    assert actions["cut-load"]["MESSAGE"] == (
+        f"instcmd load.off on eaton800@{nut.server}: accepted by upsd"
+    )
+    assert actions["beep"]["PYUPS_REASON"] == "CMD-NOT-SUPPORTED"
+    assert actions["beep"]["PRIORITY"] == "3"
+    assert nut.admin_password not in json.dumps(run.entries()) + run.stderr()
