@@ -24,12 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("run", help="monitor in the foreground (the systemd way)")
-    p.add_argument(
-        "-c",
-        "--config",
-        metavar="FILE",
-        help="configuration file (default: $PYUPS_CONFIG or /etc/pyups/pyups.conf)",
-    )
+    _config_option(p)
     p.add_argument(
         "ups",
         nargs="*",
@@ -42,21 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=run.main)
 
     p = sub.add_parser("check-config", help="validate a configuration file, report every error")
-    p.add_argument(
-        "-c",
-        "--config",
-        metavar="FILE",
-        help="configuration file (default: $PYUPS_CONFIG or /etc/pyups/pyups.conf)",
-    )
+    _config_option(p)
     p.set_defaults(func=check_config.main)
 
     p = sub.add_parser("replay", help="run events and rules over a recorded trace, run nothing")
-    p.add_argument(
-        "-c",
-        "--config",
-        metavar="FILE",
-        help="configuration file (default: $PYUPS_CONFIG or /etc/pyups/pyups.conf, if it exists)",
-    )
+    _config_option(p, ", if it exists")
     p.add_argument("trace", metavar="TRACE", help="a trace written by pyups run --record")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=replay.main)
@@ -64,6 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="play a power cut on a private simulated Eaton 800")
     p.set_defaults(func=demo.main)
     return parser
+
+
+def _config_option(parser: argparse.ArgumentParser, default_note: str = "") -> None:
+    parser.add_argument(
+        "-c",
+        "--config",
+        metavar="FILE",
+        help=f"configuration file (default: $PYUPS_CONFIG or /etc/pyups/pyups.conf{default_note})",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
