@@ -123,6 +123,7 @@ def evaluate(
     """
     new_states = dict(states)
     fired: list[Firing] = []
+    seen = facts(ups)
     for rule in rules:
         if not rule.applies_to(ups.ups):
             continue
@@ -134,7 +135,7 @@ def evaluate(
             )
             continue
         state = states.get(rule.name, RuleState())
-        holds = rule.condition.evaluate(facts(ups))
+        holds = rule.condition.evaluate(seen)
         new_state, firing = _time(rule, state, ups, holds, now)
         new_states[rule.name] = new_state
         if firing is not None:

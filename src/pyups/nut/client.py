@@ -127,12 +127,17 @@ class _Client(PyNUTClient):  # type: ignore[misc]
         return self._pyups_reader
 
     def _PyNUTClient__read_until(self, terminator: bytes) -> bytes:
-        """Replaces PyNUTClient's spinning reader; terminators are whole lines."""
-        want = terminator.decode("ascii")
+        """Replaces PyNUTClient's spinning reader.
+
+        PyNUTClient asks for either the next line (``b"\\n"``) or everything up to a whole
+        closing line such as ``b"END LIST UPS\\n"``.
+        """
+        last = terminator.decode("ascii").removesuffix("\n")
         lines: list[str] = []
         while True:
-            lines.append(self.reader.readline() + "\n")
-            if "".join(lines).endswith(want):
+            line = self.reader.readline()
+            lines.append(line + "\n")
+            if not last or line == last:
                 return "".join(lines).encode("utf-8")
             if len(lines) > MAX_REPLY_LINES:
                 raise NutError(PROTOCOL, "reply has too many lines")
