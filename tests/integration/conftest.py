@@ -79,6 +79,33 @@ def fake_upsd() -> Iterator[FakeUpsd]:
         server.stop()
 
 
+def write_config(
+    tmp_path: Path, nut: NutServer, rules: str = "", *, login: bool = False, **monitor: str
+) -> str:
+    """A checked config watching the simulated eaton800 with short timers, plus ``rules``.
+
+    ``monitor`` overrides ``[monitor]`` keys (TOML values); ``login`` logs in as the
+    server's admin, its password in a password_file.
+    """
+    settings = {"interval": '"0.3s"', "interval_alert": '"0.3s"', "timeout": '"1s"', **monitor}
+    text = "[monitor]\n" + "".join(f"{k} = {v}\n" for k, v in settings.items())
+    text += f'[[ups]]\nname = "eaton800"\nserver = "{nut.server}"\n'
+    if login:
+        text += f'username = "{nut.admin_user}"\npassword_file = "{tmp_path}/secret"\n'
+        (tmp_path / "secret").write_text(nut.admin_password + "\n")
+    path = tmp_path / "pyups.conf"
+    path.write_text(text + rules)
+    path.chmod(0o600)
+    check = subprocess.run(
+        [sys.executable, "-m", "pyups", "check-config", "-c", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stderr
+    return str(path)
+
+
 def read_journal(pid: int) -> list[Entry]:
     """Every pyups entry the process ``pid`` wrote, oldest first."""
     out = subprocess.run(

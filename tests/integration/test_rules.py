@@ -14,7 +14,7 @@ import pytest
 
 from pyups.sim import NutServer
 
-from .conftest import Entry, Pyups
+from .conftest import Entry, Pyups, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -26,25 +26,6 @@ out="{out}/$$.txt"
 for arg in "$@"; do printf 'arg=%s\\n' "$arg"; done > "$out"
 env | grep '^PYUPS_' | sort >> "$out"
 """
-
-
-def write_config(tmp_path: Path, nut: NutServer, rules: str, **monitor: str) -> str:
-    settings = {"interval": '"0.3s"', "interval_alert": '"0.3s"', "timeout": '"1s"', **monitor}
-    text = "[monitor]\n" + "".join(f"{k} = {v}\n" for k, v in settings.items())
-    text += f'[[ups]]\nname = "eaton800"\nserver = "{nut.server}"\n'
-    text += f'username = "{nut.admin_user}"\npassword_file = "{tmp_path}/secret"\n'
-    (tmp_path / "secret").write_text(nut.admin_password + "\n")
-    path = tmp_path / "pyups.conf"
-    path.write_text(text + rules)
-    path.chmod(0o600)
-    check = subprocess.run(
-        [sys.executable, "-m", "pyups", "check-config", "-c", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert check.returncode == 0, check.stderr
-    return str(path)
 
 
 def recorder(tmp_path: Path) -> tuple[str, Path]:
@@ -90,7 +71,7 @@ clear_message = "UPS {ups}: power back after {held}"
 def test_a_brief_outage_does_not_fire_a_3s_debounce_and_a_long_one_does_then_clears(
     nut: NutServer, pyups: Start, tmp_path: Path
 ) -> None:
-    run = pyups("run", "-c", write_config(tmp_path, nut, DEBOUNCE))
+    run = pyups("run", "-c", write_config(tmp_path, nut, login=True, rules=DEBOUNCE))
     run.wait_event("STARTUP")
     outage(nut, 1.0)
     run.wait_event("ONLINE")
@@ -114,7 +95,7 @@ def test_repeat_fires_again_while_the_condition_holds(
     nut: NutServer, pyups: Start, tmp_path: Path
 ) -> None:
     rules = '[[rule]]\nname = "nag"\nif = "OB"\nrepeat = "1s"\nmessage = "still {status}"\n'
-    run = pyups("run", "-c", write_config(tmp_path, nut, rules))
+    run = pyups("run", "-c", write_config(tmp_path, nut, login=True, rules=rules))
     run.wait_event("STARTUP")
     nut.set_status("OB DISCHRG")
     run.wait_for(lambda es: len([e for e in es if e.get("PYUPS_RULE") == "nag"]) >= 3)
@@ -146,7 +127,7 @@ name = "on-batt"
 on = ["ONBATT"]
 do = [{{ exec = ["{script}", "{{event}}"] }}]
 """
-    run = pyups("run", "-c", write_config(tmp_path, nut, rules))
+    run = pyups("run", "-c", write_config(tmp_path, nut, login=True, rules=rules))
     run.wait_event("STARTUP")
     nut.set_status("OB DISCHRG", battery_charge="42")
     run.wait_for(lambda es: len([e for e in es if e.get("PYUPS_EVENT") == "ACTION"]) >= 2)
@@ -182,7 +163,7 @@ def test_a_hanging_exec_is_killed_at_its_timeout(
         '[[rule]]\nname = "hang"\nif = "OB"\n'
         'do = [{ exec = ["/bin/sleep", "60"], timeout = "1s" }]\n'
     )
-    run = pyups("run", "-c", write_config(tmp_path, nut, rules))
+    run = pyups("run", "-c", write_config(tmp_path, nut, login=True, rules=rules))
     run.wait_event("STARTUP")
     nut.set_status("OB DISCHRG")
     fired = run.wait_event("RULE")
@@ -200,8 +181,8 @@ def test_shutdown_in_dry_run_is_logged_and_runs_nothing(
     marker = tmp_path / "powered-off"
     rules = '[[rule]]\nname = "low"\nif = "LB"\ndo = [{ shutdown = true }]\n'
     command = f'["/usr/bin/touch", "{marker}"]'
-    run = pyups("run", "-c", write_config(tmp_path, nut, rules, shutdown_command=command),
-                "--dry-run")  # fmt: skip
+    config = write_config(tmp_path, nut, login=True, rules=rules, shutdown_command=command)
+    run = pyups("run", "-c", config, "--dry-run")
     run.wait_event("STARTUP")
     nut.set_status("OB DISCHRG LB")
     action = run.wait_event("ACTION")
@@ -218,7 +199,9 @@ def test_shutdown_runs_the_command_once_never_twice(
     marker = tmp_path / "powered-off"
     rules = '[[rule]]\nname = "low"\nif = "OB"\nrepeat = "0.5s"\ndo = [{ shutdown = true }]\n'
     command = f'["/bin/sh", "-c", "echo off >> {marker}"]'
-    run = pyups("run", "-c", write_config(tmp_path, nut, rules, shutdown_command=command))
+    run = pyups(
+        "run", "-c", write_config(tmp_path, nut, login=True, rules=rules, shutdown_command=command)
+    )
     run.wait_event("STARTUP")
     nut.set_status("OB DISCHRG")
     run.wait_for(lambda es: len([e for e in es if e.get("PYUPS_EVENT") == "ACTION"]) >= 3)
@@ -237,7 +220,7 @@ def test_replay_of_a_recorded_run_gives_the_events_the_live_run_journaled(
         DEBOUNCE
         + f'\n[[rule]]\nname = "page"\non = ["LOWBATT"]\ndo = [{{ exec = ["{script}"] }}]\n'
     )
-    config = write_config(tmp_path, nut, rules)
+    config = write_config(tmp_path, nut, login=True, rules=rules)
     trace = tmp_path / "outage.jsonl"
     run = pyups("run", "-c", config, "--record", str(trace))
     run.wait_event("STARTUP")
@@ -285,7 +268,7 @@ def test_an_instcmd_action_is_answered_by_upsd(
         '[[rule]]\nname = "cut-load"\non = ["ONBATT"]\ndo = [{ instcmd = "load.off" }]\n'
         '[[rule]]\nname = "beep"\non = ["ONBATT"]\ndo = [{ instcmd = "beeper.toggle" }]\n'
     )
-    run = pyups("run", "-c", write_config(tmp_path, nut, rules))
+    run = pyups("run", "-c", write_config(tmp_path, nut, login=True, rules=rules))
     run.wait_event("STARTUP")
     nut.set_status("OB DISCHRG")
     run.wait_for(lambda es: sum(e.get("PYUPS_EVENT") == "ACTION" for e in es) >= 2)

@@ -15,7 +15,7 @@ import pytest
 from pyups.core.catalogue import EVENTS
 from pyups.sim import NutServer, eaton800
 
-from .conftest import Entry, Pyups
+from .conftest import Entry, Pyups, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -34,16 +34,6 @@ COMMON_FIELDS = {
     "PYUPS_BATTERY_CHARGE",
     "PYUPS_BATTERY_RUNTIME",
 }
-
-
-def fast_config(tmp_path: Path, nut: NutServer, **monitor: str) -> str:
-    """A config file watching the simulated eaton800 with short timers."""
-    settings = {"interval": '"0.3s"', "interval_alert": '"0.3s"', "timeout": '"1s"', **monitor}
-    lines = ["[monitor]", *(f"{k} = {v}" for k, v in settings.items())]
-    lines += ["[[ups]]", 'name = "eaton800"', f'server = "{nut.server}"']
-    path = tmp_path / "pyups.conf"
-    path.write_text("\n".join(lines) + "\n")
-    return str(path)
 
 
 def change(nut: NutServer, status: str, **variables: str) -> None:
@@ -154,7 +144,7 @@ def test_run_journals_the_upsmon_events_with_every_field(
 def test_each_status_flag_gives_one_event_when_it_comes_and_one_when_it_goes(
     nut: NutServer, pyups: Start, tmp_path: Path, status: str, event: str, back: str
 ) -> None:
-    run = pyups("run", "-c", fast_config(tmp_path, nut))
+    run = pyups("run", "-c", write_config(tmp_path, nut))
     run.wait_event("STARTUP")
     change(nut, status)
     came = run.wait_event(event)
@@ -179,7 +169,7 @@ def test_fsd_and_alarm_with_its_text_are_reported(
     alarming_nut: NutServer, pyups: Start, tmp_path: Path
 ) -> None:
     nut = alarming_nut
-    run = pyups("run", "-c", fast_config(tmp_path, nut))
+    run = pyups("run", "-c", write_config(tmp_path, nut))
     run.wait_event("STARTUP")
     change(nut, "OL ALARM")
     alarm = run.wait_event("ALARM")
@@ -199,7 +189,7 @@ def test_fsd_and_alarm_with_its_text_are_reported(
 def test_a_frozen_driver_gives_commbad_data_stale_then_nocomm_then_commok(
     nut: NutServer, pyups: Start, tmp_path: Path
 ) -> None:
-    run = pyups("run", "-c", fast_config(tmp_path, nut, nocomm_warn='"1s"'))
+    run = pyups("run", "-c", write_config(tmp_path, nut, nocomm_warn='"1s"'))
     run.wait_event("STARTUP")
     driver = nut.driver_pid("eaton800")
     os.kill(driver, signal.SIGSTOP)
@@ -222,7 +212,7 @@ def test_a_frozen_driver_gives_commbad_data_stale_then_nocomm_then_commok(
 def test_upsd_killed_and_restarted_gives_commbad_then_commok(
     nut: NutServer, pyups: Start, tmp_path: Path
 ) -> None:
-    run = pyups("run", "-c", fast_config(tmp_path, nut))
+    run = pyups("run", "-c", write_config(tmp_path, nut))
     run.wait_event("STARTUP")
     nut.stop_upsd()
     commbad = run.wait_event("COMMBAD")
