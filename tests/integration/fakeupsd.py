@@ -1,16 +1,18 @@
 """A fake upsd for the faults a real one cannot produce on demand.
 
-It answers ``LIST VAR`` and ``LIST UPS`` like upsd (escaping values the way upsd does) while
-``mode`` is ``"good"``, and otherwise misbehaves: ``cut`` sends half a reply and closes,
-``silent`` never answers, ``garbage`` sends random bytes, ``endless`` sends one line that
-never ends, ``trickle`` sends a byte a second. The mode can be switched while clients are
-connected; each new request reads it afresh.
+It answers ``LIST VAR``, ``LIST UPS``, ``GET VAR``, ``SET VAR`` and ``INSTCMD`` like upsd
+(escaping values the way upsd does, and unescaping what it is sent with its own small
+parser, not pyups') while ``mode`` is ``"good"``, and otherwise misbehaves: ``cut`` sends
+half a reply and closes, ``silent`` never answers, ``garbage`` sends random bytes,
+``endless`` sends one line that never ends, ``trickle`` sends a byte a second. The mode
+can be switched while clients are connected; each new request reads it afresh.
 """
 
 from __future__ import annotations
 
 import contextlib
 import random
+import re
 import socket
 import threading
 import time
@@ -24,6 +26,15 @@ DEFAULT_VARS = {
     "ups.status": "OL CHRG",
 }
 
+# ``SET VAR ups var "value"`` / ``INSTCMD ups cmd ["value"]`` with upsd's backslash escapes.
+_QUOTED = r'"((?:[^"\\]|\\.)*)"'
+_SET = re.compile(rf"SET VAR (\S+) (\S+) {_QUOTED}$")
+_INSTCMD = re.compile(rf"INSTCMD (\S+) (\S+)(?: {_QUOTED})?$")
+
+
+def _unescape(value: str) -> str:
+    return re.sub(r"\\(.)", r"\1", value)
+
 
 class FakeUpsd:
     """One listening socket on 127.0.0.1, a thread per client."""
@@ -33,6 +44,7 @@ class FakeUpsd:
         self.vars = dict(DEFAULT_VARS)
         self.mode = "good"
         self.requests = 0
+        self.commands: list[tuple[str, str | None]] = []  # instant commands run, with values
         self._sock = socket.socket()
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
@@ -88,7 +100,7 @@ class FakeUpsd:
                 while b"\n" in buffer:
                     line, buffer = buffer.split(b"\n", 1)
                     self.requests += 1
-                    if not self._answer(client, line.decode()):
+                    if not self._answer(client, line.decode("utf-8")):
                         return
 
     def _answer(self, client: socket.socket, request: str) -> bool:
@@ -96,7 +108,7 @@ class FakeUpsd:
         words = request.split()
         mode = self.mode
         if mode == "good" or not words or words[0] != "LIST":
-            client.sendall(self._reply(words).encode())
+            client.sendall(self._reply(words, request).encode())
             return True
         if mode == "cut":
             reply = self._reply(words).encode()
@@ -124,7 +136,7 @@ class FakeUpsd:
             time.sleep(pause or 0.01)
         return False
 
-    def _reply(self, words: list[str]) -> str:
+    def _reply(self, words: list[str], request: str = "") -> str:
         if words[:2] == ["LIST", "VAR"] and len(words) == 3:
             if words[2] != self.ups:
                 return "ERR UNKNOWN-UPS\n"
@@ -132,6 +144,19 @@ class FakeUpsd:
             return f"BEGIN LIST VAR {self.ups}\n{body}END LIST VAR {self.ups}\n"
         if words[:2] == ["LIST", "UPS"]:
             return f'BEGIN LIST UPS\nUPS {self.ups} "Fake UPS"\nEND LIST UPS\n'
+        if words[:2] == ["GET", "VAR"] and len(words) == 4:
+            if words[2] != self.ups:
+                return "ERR UNKNOWN-UPS\n"
+            if words[3] not in self.vars:
+                return "ERR VAR-NOT-SUPPORTED\n"
+            return f"VAR {self.ups} {words[3]} {quote(self.vars[words[3]])}\n"
+        if (match := _SET.match(request)) and match[1] == self.ups:
+            self.vars[match[2]] = _unescape(match[3])
+            return "OK\n"
+        if (match := _INSTCMD.match(request)) and match[1] == self.ups:
+            value = None if match[3] is None else _unescape(match[3])
+            self.commands.append((match[2], value))
+            return "OK\n"
         if words and words[0] in ("USERNAME", "PASSWORD", "LOGOUT"):
             return "OK\n" if words[0] != "LOGOUT" else "OK Goodbye\n"
         return "ERR UNKNOWN-COMMAND\n"

@@ -179,3 +179,29 @@ def test_set_var_quotes_values_where_the_stock_client_does_not(nut: NutServer) -
     conn = Connection(nut.server, 2.0, nut.admin_user, nut.admin_password)
     conn.set_var("eaton800", "device.model", "two words")
     nut.wait_for("eaton800", "device.model", "two words")
+
+
+def test_queries_for_the_everyday_commands_answer_from_a_real_upsd(nut: NutServer) -> None:
+    connection = Connection(nut.server, timeout=2)
+    try:
+        assert connection.list_ups() == {"eaton800": "Simulated eaton800"}
+        assert connection.list_commands("eaton800") == ["load.off"]
+        description = connection.command_description("eaton800", "load.off")
+        assert description == "Turn off the load immediately"
+        assert connection.get_var("eaton800", "ups.status") == "OL CHRG"
+        with pytest.raises(NutError) as caught:
+            connection.get_var("eaton800", "no.such.var")
+        assert caught.value.code == "VAR-NOT-SUPPORTED"
+        assert connection.connected  # an ERR reply leaves the session usable
+        assert connection.get_var("eaton800", "battery.charge") == "100"
+    finally:
+        connection.close()
+
+
+def test_get_var_unescapes_what_upsd_escaped(fake_upsd: FakeUpsd) -> None:
+    fake_upsd.vars["ups.id"] = 'a "b" \\ c'
+    connection = Connection(Server("127.0.0.1", fake_upsd.port), timeout=2)
+    try:
+        assert connection.get_var("eaton800", "ups.id") == 'a "b" \\ c'
+    finally:
+        connection.close()

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pyups.nut.errors import PROTOCOL, NutError
-from pyups.nut.protocol import check_error, parse_list, quote, split_line
+from pyups.nut.protocol import check_error, parse_list, parse_ups_list, quote, split_line
 
 
 @pytest.mark.parametrize(
@@ -147,3 +147,15 @@ def test_parse_list_rejects_wrong_ups_names_and_garbage(lines: list[str], kind: 
     with pytest.raises(NutError) as info:
         parse_list(lines, kind, "eaton800")
     assert info.value.code == PROTOCOL
+
+
+def test_parse_ups_list_reads_names_and_descriptions() -> None:
+    lines = ['UPS eaton800 "Eaton 800 \\"office\\""', 'UPS rack2 ""']
+    assert parse_ups_list(lines) == {"eaton800": 'Eaton 800 "office"', "rack2": ""}
+
+
+@pytest.mark.parametrize("line", ["UPS eaton800", 'VAR eaton800 x "1"', 'UPS a "b" c'])
+def test_parse_ups_list_refuses_other_lines(line: str) -> None:
+    with pytest.raises(NutError) as caught:
+        parse_ups_list([line])
+    assert caught.value.code == "PROTOCOL"

@@ -33,7 +33,7 @@ from PyNUTClient.PyNUT import PyNUTClient, PyNUTError
 
 from pyups.address import Server
 from pyups.nut.errors import CLOSED, CONNECT, PROTOCOL, TIMEOUT, NutError
-from pyups.nut.protocol import check_error, parse_list, quote
+from pyups.nut.protocol import check_error, parse_list, parse_ups_list, quote, split_line
 
 MAX_LINE = 8192  # bytes; upsd's own lines stay far below this
 MAX_REPLY_LINES = 20000  # per LIST reply
@@ -208,6 +208,22 @@ class Connection:
         """Every variable of a UPS, exactly as upsd holds it (``LIST VAR``)."""
         return self._list("VAR", ups)
 
+    def list_ups(self) -> dict[str, str]:
+        """Every UPS the server declares, with its description (``LIST UPS``)."""
+        return parse_ups_list(self._request_list("LIST UPS", "UPS"))
+
+    def list_commands(self, ups: str) -> list[str]:
+        """The instant commands a UPS supports (``LIST CMD``)."""
+        return list(self._list("CMD", ups))
+
+    def get_var(self, ups: str, var: str) -> str:
+        """One variable's value (``GET VAR``), unescaped."""
+        return self._get("VAR", ups, var)
+
+    def command_description(self, ups: str, command: str) -> str:
+        """upsd's description of an instant command (``GET CMDDESC``)."""
+        return self._get("CMDDESC", ups, command)
+
     def set_var(self, ups: str, var: str, value: str) -> None:
         """``SET VAR`` with the value quoted, so spaces and quotes arrive intact."""
         line = self._call(lambda c: _ask(c, f"SET VAR {ups} {var} {quote(value)}"))
@@ -225,6 +241,14 @@ class Connection:
 
     def _list(self, kind: str, ups: str) -> dict[str, str]:
         return parse_list(self._request_list(f"LIST {kind} {ups}", f"{kind} {ups}"), kind, ups)
+
+    def _get(self, kind: str, ups: str, name: str) -> str:
+        """``GET kind ups name``; the reply repeats the request words and adds the value."""
+        line = self._call(lambda c: _ask(c, f"GET {kind} {ups} {name}"))
+        words = split_line(line)
+        if len(words) != 4 or words[:3] != [kind, ups, name]:
+            raise NutError(PROTOCOL, f"unexpected answer to GET {kind}: {line[:80]!r}")
+        return words[3]
 
     def _request_list(self, request: str, subject: str) -> list[str]:
         def run(client: _Client) -> list[str]:

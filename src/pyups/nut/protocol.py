@@ -78,3 +78,14 @@ def parse_list(lines: list[str], kind: str, ups: str) -> dict[str, str]:
             raise NutError(PROTOCOL, f"unexpected line in LIST {kind} reply: {line[:80]!r}")
         result[words[2]] = words[3] if len(words) > 3 else ""
     return result
+
+
+def parse_ups_list(lines: list[str]) -> dict[str, str]:
+    """``LIST UPS`` body lines, ``UPS name "description"``, as ``{name: description}``."""
+    result: dict[str, str] = {}
+    for line in lines:
+        words = split_line(line)
+        if len(words) != 3 or words[0] != "UPS":
+            raise NutError(PROTOCOL, f"unexpected line in LIST UPS reply: {line[:80]!r}")
+        result[words[1]] = words[2]
+    return result
