@@ -6,12 +6,13 @@ Exit codes: 0 success, 1 runtime failure, 2 usage, 78 configuration error.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 from pyups import __version__
-from pyups.commands import check_config, demo, replay, run
-from pyups.commands.common import EXIT_CONFIG, EXIT_FAILURE, Failure
+from pyups.commands import check_config, control, demo, events, query, replay, run
+from pyups.commands.common import EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, Failure
 from pyups.config import ConfigError
 
 
@@ -46,6 +47,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=replay.main)
 
+    p = sub.add_parser("list", help="the UPSes a server declares (upsc -L)")
+    p.add_argument("host", nargs="?", default="localhost", metavar="HOST[:PORT]")
+    _query_options(p)
+    p.set_defaults(func=query.list_main)
+
+    p = sub.add_parser("status", help="a UPS's variables, or one of them (upsc)")
+    p.add_argument("ups", metavar="UPS[@HOST[:PORT]]")
+    p.add_argument("var", nargs="?", metavar="VAR", help="print only this variable's value")
+    _query_options(p)
+    p.set_defaults(func=query.status_main)
+
+    p = sub.add_parser("commands", help="a UPS's instant commands with descriptions (upscmd -l)")
+    p.add_argument("ups", metavar="UPS[@HOST[:PORT]]")
+    _query_options(p)
+    p.set_defaults(func=query.commands_main)
+
+    p = sub.add_parser("cmd", help="run an instant command (upscmd)")
+    p.add_argument("ups", metavar="UPS[@HOST[:PORT]]")
+    p.add_argument("command", metavar="COMMAND")
+    p.add_argument("value", nargs="?", metavar="VALUE", help="the command's argument, if any")
+    _query_options(p)
+    _login_options(p)
+    p.set_defaults(func=control.cmd_main)
+
+    p = sub.add_parser("set", help="set a writable variable (upsrw -s)")
+    p.add_argument("ups", metavar="UPS[@HOST[:PORT]]")
+    p.add_argument(
+        "assignment", metavar="VAR=VALUE", help="quote the whole word if VALUE has spaces"
+    )
+    _query_options(p)
+    _login_options(p)
+    p.set_defaults(func=control.set_main)
+
+    p = sub.add_parser("events", help="event history, read back from the journal")
+    p.add_argument("--ups", metavar="UPS", help="only this UPS's events")
+    p.add_argument(
+        "--since", metavar="WHEN", help="e.g. 2h (ago), today, yesterday, 2026-11-24 08:00"
+    )
+    p.add_argument("-n", "--lines", type=int, metavar="N", help="only the last N events")
+    p.add_argument("--json", action="store_true", help="one JSON document")
+    p.set_defaults(func=events.main)
+
     p = sub.add_parser("demo", help="play a power cut on a private simulated Eaton 800")
     p.set_defaults(func=demo.main)
     return parser
@@ -58,6 +101,35 @@ def _config_option(parser: argparse.ArgumentParser, default_note: str = "") -> N
         metavar="FILE",
         help=f"configuration file (default: $PYUPS_CONFIG or /etc/pyups/pyups.conf{default_note})",
     )
+
+
+def _query_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    parser.add_argument(
+        "--timeout", default="5s", metavar="DUR", help="wait this long for upsd (default 5s)"
+    )
+
+
+def _login_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-u", "--user", metavar="USER", help="upsd.users user to log in as")
+    parser.add_argument(
+        "--password-file", metavar="FILE", help="read the password from FILE (mode 600)"
+    )
+    _config_option(parser, "; used for the user and password of a UPS it lists")
+    parser.add_argument(
+        "-p", "--password", nargs="?", action=_RefusePassword, help=argparse.SUPPRESS
+    )
+
+
+class _RefusePassword(argparse.Action):
+    """``-p`` is upscmd's habit, but a password in argv is readable by everyone through ps."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        parser.error(
+            "passwords are not taken on the command line (anyone can read them with ps); "
+            "use --password-file FILE, $PYUPS_PASSWORD, the config's password_file, "
+            "or type it at the prompt"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -75,3 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code
     except KeyboardInterrupt:
         return EXIT_FAILURE
+    except BrokenPipeError:
+        # The reader stopped early (``pyups events | head``): not an error. Python would
+        # fail again flushing stdout at exit, so point it at /dev/null.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_OK

@@ -1,0 +1,109 @@
+"""Who ``pyups cmd`` and ``pyups set`` log in as, and where the password comes from.
+
+The user is ``-u USER``, else the ``username`` of the config's ``[[ups]]`` entry for that
+UPS. The password is looked for in this order, first found wins:
+
+1. ``--password-file FILE`` (a warning if the file is group/world-readable);
+2. ``$PYUPS_PASSWORD``;
+3. the config's ``[[ups]]`` entry for that UPS (``password_file`` or ``password``), when it
+   is for the same user;
+4. a prompt, when stdin is a terminal.
+
+There is deliberately no password option: argv is readable by every user through ``ps``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import stat
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from pyups.address import UpsAddress
+from pyups.commands.common import EXIT_FAILURE, EXIT_USAGE, Failure, config_path
+from pyups.config import UpsConfig, load_config
+
+
+@dataclass(frozen=True)
+class Login:
+    user: str
+    password: str = field(repr=False)
+
+
+@dataclass
+class Sources:
+    """Where credentials may come from; the defaults are the real process's."""
+
+    user: str | None = None
+    password_file: str | None = None
+    config: str | None = None
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    interactive: Callable[[], bool] = field(default_factory=lambda: sys.stdin.isatty)
+    prompt: Callable[[str], str] = getpass.getpass
+    warn: Callable[[str], None] = lambda line: print(f"pyups: warning: {line}", file=sys.stderr)
+
+
+def resolve(address: UpsAddress, action: str, sources: Sources) -> Login:
+    """The user and password to run ``action`` on ``address`` with; raises Failure."""
+    password = None
+    if sources.password_file is not None:
+        password = _read_file(sources.password_file, sources.warn)
+    elif sources.env.get("PYUPS_PASSWORD"):
+        password = sources.env["PYUPS_PASSWORD"]
+    entry = None
+    if sources.user is None or password is None:
+        entry = _config_entry(address, sources.config)
+    user = sources.user or (entry.username if entry else None)
+    if not user:
+        raise Failure(
+            f"pyups {action} needs an upsd user: pass -u USER (a user in upsd.users allowed "
+            f"to do it), or set username in the config's [[ups]] entry for {address.name}",
+            EXIT_USAGE,
+        )
+    if password is None and entry is not None and entry.username == user:
+        password = entry.password
+    if password is None and sources.interactive():
+        try:
+            password = sources.prompt(f"Password for {user} on {address.server}: ")
+        except EOFError:
+            password = None
+    if not password:
+        raise Failure(
+            f"no password for upsd user {user!r}: use --password-file FILE, $PYUPS_PASSWORD, "
+            "a password_file in the config's [[ups]] entry, or run it on a terminal to be asked",
+            EXIT_USAGE,
+        )
+    return Login(user, password)
+
+
+def _read_file(path: str, warn: Callable[[str], None]) -> str:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            mode = os.fstat(handle.fileno()).st_mode
+            text = handle.read()
+    except OSError as exc:
+        raise Failure(
+            f"--password-file {path}: cannot read: {exc.strerror or exc}", EXIT_FAILURE
+        ) from None
+    except UnicodeDecodeError:
+        raise Failure(f"--password-file {path}: not a text file", EXIT_FAILURE) from None
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        warn(f"{path} is readable by other users; protect it with: chmod 600 {path}")
+    password = text.removesuffix("\n").removesuffix("\r")
+    if not password:
+        raise Failure(f"--password-file {path}: the file is empty", EXIT_FAILURE)
+    return password
+
+
+def _config_entry(address: UpsAddress, option: str | None) -> UpsConfig | None:
+    """The config's entry for this UPS; a default config we may not read is skipped."""
+    path, named = config_path(option)
+    if not named and not os.access(path, os.R_OK):
+        return None
+    config = load_config(path)
+    for ups in config.ups:
+        if ups.name == address.name and ups.server == address.server:
+            return ups
+    return None

@@ -1,0 +1,80 @@
+"""What the commands that talk to upsd share: addresses, the timeout, and failing clearly."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from pyups.address import AddressError, Server, UpsAddress, parse_server, parse_ups
+from pyups.commands.common import EXIT_FAILURE, EXIT_USAGE, Failure
+from pyups.commands.explain import Known, Request, explain
+from pyups.commands.login import Login
+from pyups.core.durations import DurationError, parse_duration
+from pyups.nut.client import Connection
+from pyups.nut.errors import NutError
+
+
+def ups_address(text: str) -> UpsAddress:
+    try:
+        return parse_ups(text)
+    except AddressError as exc:
+        raise Failure(str(exc), EXIT_USAGE) from None
+
+
+def server_address(text: str) -> Server:
+    try:
+        return parse_server(text)
+    except AddressError as exc:
+        raise Failure(str(exc), EXIT_USAGE) from None
+
+
+def timeout(text: str) -> float:
+    try:
+        seconds = parse_duration(text)
+    except DurationError as exc:
+        raise Failure(f"--timeout: {exc}", EXIT_USAGE) from None
+    if seconds <= 0:
+        raise Failure("--timeout: must be more than 0", EXIT_USAGE)
+    return seconds
+
+
+@contextmanager
+def session(request: Request, login: Login | None = None) -> Iterator[Connection]:
+    """A connection for one command; any NutError inside becomes an explained Failure."""
+    connection = Connection(
+        request.server,
+        timeout=request.timeout,
+        username=login.user if login else None,
+        password=login.password if login else None,
+    )
+    try:
+        yield connection
+    except NutError as exc:
+        known = _known(exc, request, connection)
+        raise Failure(explain(exc, request, known), EXIT_FAILURE) from None
+    finally:
+        connection.close()
+
+
+def _known(exc: NutError, request: Request, connection: Connection) -> Known:
+    """Ask upsd what would have been right, on the same session, when that helps the user."""
+    if not exc.from_upsd:
+        return Known()
+    ask: dict[str, Callable[[], Any]] = {
+        "UNKNOWN-UPS": lambda: Known(ups=list(connection.list_ups())),
+        "CMD-NOT-SUPPORTED": lambda: Known(commands=connection.list_commands(str(request.ups))),
+        "VAR-NOT-SUPPORTED": lambda: Known(variables=list(connection.list_vars(str(request.ups)))),
+    }
+    if exc.code not in ask or request.ups is None:
+        return Known()
+    try:
+        known: Known = ask[exc.code]()
+    except NutError:
+        return Known()
+    return known
+
+
+def print_json(document: object) -> None:
+    print(json.dumps(document, indent=2, ensure_ascii=False))
