@@ -87,7 +87,13 @@ def write_config(
     ``monitor`` overrides ``[monitor]`` keys (TOML values); ``login`` logs in as the
     server's admin, its password in a password_file.
     """
-    settings = {"interval": '"0.3s"', "interval_alert": '"0.3s"', "timeout": '"1s"', **monitor}
+    settings = {
+        "interval": '"0.3s"',
+        "interval_alert": '"0.3s"',
+        "timeout": '"1s"',
+        "state_file": f'"{tmp_path}/state.json"',
+        **monitor,
+    }
     text = "[monitor]\n" + "".join(f"{k} = {v}\n" for k, v in settings.items())
     text += f'[[ups]]\nname = "eaton800"\nserver = "{nut.server}"\n'
     if login:

@@ -101,6 +101,21 @@ class Dispatcher:
         if outcome is not None:
             self._report(request, outcome)
 
+    def reconfigure(
+        self,
+        *,
+        dry_run: bool,
+        shutdown_command: Sequence[str],
+        credentials: Mapping[tuple[str, str], tuple[str | None, str | None]],
+        nut_timeout: float,
+    ) -> None:
+        """New settings from a reloaded configuration; running actions keep theirs."""
+        with self._lock:
+            self.dry_run = dry_run
+            self.shutdown_command = tuple(shutdown_command)
+            self._credentials = credentials
+            self.nut_timeout = nut_timeout
+
     def close(self, grace: float) -> None:
         """Accept no more; wait up to ``grace`` s, then kill what still runs. Idempotent."""
         with self._lock:

@@ -53,7 +53,9 @@ def monitor_config(
     if named or os.path.exists(path):
         config = load_config(path)
     elif ups_args:
+        # Without a file there is no service to resume: keep no state between such runs.
         config = default_config()
+        config = replace(config, monitor=replace(config.monitor, state_file=""))
     else:
         raise ConfigError(
             [

@@ -50,7 +50,7 @@ def example_config(server: NutServer) -> Config:
     text = resources.files("pyups.data").joinpath("pyups.conf.example").read_text()
     config = config_from_text(text, source="pyups.conf.example")
     ups = tuple(replace(u, server=server.server) for u in config.ups)
-    monitor = replace(config.monitor, interval=INTERVAL, interval_alert=INTERVAL)
+    monitor = replace(config.monitor, interval=INTERVAL, interval_alert=INTERVAL, state_file="")
     return replace(config, ups=ups, monitor=monitor)
 
 

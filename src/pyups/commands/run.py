@@ -1,12 +1,14 @@
-"""``pyups run``: the monitor in the foreground, stopped by SIGINT or SIGTERM."""
+"""``pyups run``: the monitor in the foreground; SIGINT or SIGTERM stop it, SIGHUP reloads."""
 
 from __future__ import annotations
 
 import argparse
 import signal
+from collections.abc import Callable
 from types import FrameType
 
 from pyups.commands.common import EXIT_OK, Failure, monitor_config
+from pyups.config import Config, ConfigError
 from pyups.service.monitor import Monitor
 from pyups.sinks import Sink
 from pyups.sinks.console import ConsoleSink, stderr_is_journal
@@ -15,18 +17,42 @@ from pyups.sinks.journal import JournalSink
 
 def main(args: argparse.Namespace) -> int:
     config = monitor_config(args.config, args.ups, args.interval, args.dry_run)
-    try:
-        monitor = Monitor(config, foreground_sinks(), record=args.record)
-    except OSError as exc:
-        raise Failure(f"--record {args.record}: cannot write: {exc.strerror or exc}") from None
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        monitor.stop(signal.Signals(signum).name)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    monitor = start_monitor(config, foreground_sinks(), args.record, reloader(args))
     monitor.run()
     return EXIT_OK
+
+
+def reloader(args: argparse.Namespace) -> Callable[[], Config]:
+    """Reads the configuration again as the command line says, for a reload."""
+
+    def load() -> Config:
+        try:
+            return monitor_config(args.config, args.ups, args.interval, args.dry_run)
+        except Failure as exc:
+            raise ConfigError([str(exc)]) from None
+
+    return load
+
+
+def start_monitor(
+    config: Config, sinks: list[Sink], record: str | None, load: Callable[[], Config]
+) -> Monitor:
+    """A monitor with SIGTERM/SIGINT stopping it and SIGHUP reloading it."""
+    try:
+        monitor = Monitor(config, sinks, record=record, load=load)
+    except OSError as exc:
+        raise Failure(f"--record {record}: cannot write: {exc.strerror or exc}") from None
+
+    def on_stop(signum: int, frame: FrameType | None) -> None:
+        monitor.stop(signal.Signals(signum).name)
+
+    def on_reload(signum: int, frame: FrameType | None) -> None:
+        monitor.reload()
+
+    signal.signal(signal.SIGTERM, on_stop)
+    signal.signal(signal.SIGINT, on_stop)
+    signal.signal(signal.SIGHUP, on_reload)
+    return monitor
 
 
 def foreground_sinks() -> list[Sink]:

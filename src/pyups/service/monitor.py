@@ -1,30 +1,45 @@
-"""The monitor: a poller per server, the action dispatcher, and the sinks.
+"""The monitor: a poller per server, the action dispatcher, the sinks, and systemd.
 
 Pollers and action workers run in their own threads and only ever put items on one queue;
 the thread that called :meth:`Monitor.run` takes them off in order and is the only one that
 touches the sinks, so sinks need no locking and each UPS's entries keep their order.
+
+That thread also wakes every :data:`TICK` to look after the service: READY once every
+poller has tried its first round, STATUS with a line per UPS, the state file after events,
+and WATCHDOG pings, sent only while every poller finishes its rounds within its budget. A
+poller that hangs (or dies) stops the pings, so systemd restarts pyups.
+
+A reload (SIGHUP) runs on the same thread: the new configuration is loaded in full first; if
+it has errors they are logged and the running configuration stays. Otherwise the pollers are
+replaced, and each UPS still configured keeps its tracker state (no second STARTUP or
+ONBATT), as does each rule whose definition did not change.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from itertools import groupby
 
 from pyups import __version__
 from pyups.actions import Dispatcher
-from pyups.config import Config
-from pyups.core.engine import Policy
+from pyups.config import Config, ConfigError
+from pyups.core.engine import EngineState, Policy
 from pyups.core.events import Event
 from pyups.core.rules import ActionRequest
+from pyups.core.summary import status_line
 from pyups.core.tracker import Timing
+from pyups.service.notify import Notifier
 from pyups.service.poller import ServerPoller, Target
 from pyups.service.record import Recorder
+from pyups.service.state import Key, StateFile
 from pyups.sinks import Sink
 
 STOP_GRACE = 10.0  # seconds running actions get to finish when the monitor stops
+TICK = 0.5  # longest sleep of the main thread between service checks
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +48,11 @@ class _Note:
     priority: str
 
 
-_Item = Event | ActionRequest | _Note | None
+class _Reload:
+    """Queued by :meth:`Monitor.reload` (from a signal handler) for the main thread."""
+
+
+_Item = Event | ActionRequest | _Note | _Reload | None
 
 
 def policy_of(config: Config) -> Policy:
@@ -49,59 +68,94 @@ def policy_of(config: Config) -> Policy:
     return Policy(timing, config.events, config.rules)
 
 
-class Monitor:
-    """Polls every configured UPS until :meth:`stop` is called."""
+def _credentials(config: Config) -> dict[tuple[str, str], tuple[str | None, str | None]]:
+    return {(u.name, str(u.server)): (u.username, u.password) for u in config.ups}
 
-    def __init__(self, config: Config, sinks: Sequence[Sink], record: str | None = None) -> None:
+
+def _names(config: Config) -> str:
+    return ", ".join(f"{u.name}@{u.server}" for u in config.ups)
+
+
+class Monitor:
+    """Polls every configured UPS until :meth:`stop` is called.
+
+    ``load`` re-reads the configuration for :meth:`reload` (raising ConfigError); without it
+    a reload request is logged and ignored.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        sinks: Sequence[Sink],
+        record: str | None = None,
+        *,
+        load: Callable[[], Config] | None = None,
+        notifier: Notifier | None = None,
+    ) -> None:
         self.config = config
         self.sinks = list(sinks)
+        self.notifier = notifier or Notifier()
+        self._load = load
         self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
         self._stop_reason = ""
         self.recorder = Recorder(record) if record else None
+        self.state_file = StateFile(config.monitor.state_file)
+        restored, warning = self.state_file.load()
+        self._warnings = [warning] if warning else []
         self.dispatcher = Dispatcher(
             self._queue.put,
             lambda message, priority: self._queue.put(_Note(message, priority)),
             dry_run=config.monitor.dry_run,
             shutdown_command=config.monitor.shutdown_command,
-            credentials={(u.name, str(u.server)): (u.username, u.password) for u in config.ups},
+            credentials=_credentials(config),
             nut_timeout=config.monitor.timeout,
         )
-        policy = policy_of(config)
-        by_server = groupby(sorted(config.ups, key=lambda u: str(u.server)), key=lambda u: u.server)
-        self.pollers = [
-            ServerPoller(
-                server,
-                [Target(u.name, u.username, u.password) for u in upses],
-                policy,
-                config.monitor.timeout,
-                self._queue.put,
-                self._stop,
-                self.recorder.record if self.recorder else None,
-            )
-            for server, upses in by_server
-        ]
+        self._halt = threading.Event()  # stops the current pollers (a reload starts new ones)
+        self.pollers = self._pollers(config, {k: EngineState(s) for k, s in restored.items()})
+        self._ready = False
+        self._started = 0.0
+        self._last_ping = float("-inf")
+        self._stuck: set[str] = set()
+        self._dirty = False
+
+    # -- control, safe from signal handlers -------------------------------------------------
 
     def stop(self, reason: str = "") -> None:
-        """Ask the monitor to finish; safe from a signal handler."""
+        """Ask the monitor to finish."""
         self._stop_reason = reason
-        self._stop.set()
+        self._stopping.set()
         self._queue.put(None)
+
+    def reload(self) -> None:
+        """Ask the monitor to re-read its configuration."""
+        self._queue.put(_Reload())
+
+    # -- the main thread --------------------------------------------------------------------
 
     def run(self) -> None:
         """Poll and report until stopped; pollers and running actions end before it returns."""
-        names = ", ".join(f"{u.name}@{u.server}" for u in self.config.ups)
         dry = " (dry run: actions are logged, not run)" if self.config.monitor.dry_run else ""
-        self._note(f"pyups {__version__} started, monitoring {names}{dry}", "info")
+        self._note(f"pyups {__version__} started, monitoring {_names(self.config)}{dry}", "info")
+        for warning in self._warnings:
+            self._note(warning, "warning")
+        self._started = time.monotonic()
         for poller in self.pollers:
             poller.start()
-        while not self._stop.is_set():
-            self._handle(self._queue.get())
-        for poller in self.pollers:
-            poller.join(self.config.monitor.timeout + 1.0)
+        tick = TICK if self.notifier.watchdog is None else min(TICK, self.notifier.watchdog / 4)
+        while not self._stopping.is_set():
+            try:
+                item = self._queue.get(timeout=tick)
+            except queue.Empty:
+                item = None
+            self._handle(item)
+            self._look_after()
+        self.notifier.stopping("stopping")
+        self._end_pollers(self.pollers)
         self._drain()
         self.dispatcher.close(STOP_GRACE)
         self._drain()
+        self._save()
         if self.recorder is not None:
             self.recorder.close()
         reason = f" ({self._stop_reason})" if self._stop_reason else ""
@@ -113,13 +167,139 @@ class Monitor:
 
     def _handle(self, item: _Item) -> None:
         if isinstance(item, Event):
+            self._dirty = True
             for sink in self.sinks:
                 sink.emit(item)
         elif isinstance(item, ActionRequest):
             self.dispatcher.submit(item)
         elif isinstance(item, _Note):
             self._note(item.message, item.priority)
+        elif isinstance(item, _Reload):
+            self._reload()
 
     def _note(self, message: str, priority: str) -> None:
         for sink in self.sinks:
             sink.note(message, priority)
+
+    # -- looking after the service ----------------------------------------------------------
+
+    def _look_after(self) -> None:
+        now = time.monotonic()
+        if not self._ready and (
+            all(p.rounds > 0 for p in self.pollers)
+            or now - self._started > max(p.budget for p in self.pollers)
+        ):
+            self._ready = True
+            self.notifier.ready(self._status())
+        healthy = self._check_pollers(now)
+        if self._ready:
+            self.notifier.status(self._status())
+        period = self.notifier.watchdog
+        if healthy and period is not None and now - self._last_ping >= period / 2:
+            self.notifier.ping()
+            self._last_ping = now
+        if self._dirty:
+            self._save()
+
+    def _check_pollers(self, now: float) -> bool:
+        """Report pollers that got stuck or recovered; True if none is stuck."""
+        for poller in self.pollers:
+            name = str(poller.server)
+            over = poller.stuck_for(now)
+            if over > 0 and name not in self._stuck:
+                self._stuck.add(name)
+                self._note(
+                    f"polling {name} is stuck: a round has run {poller.budget + over:.0f} s "
+                    f"(allowed {poller.budget:.0f} s); watchdog pings stopped",
+                    "err",
+                )
+            elif over == 0 and name in self._stuck:
+                self._stuck.discard(name)
+                self._note(f"polling {name} is making progress again", "notice")
+        return not self._stuck
+
+    def _status(self) -> str:
+        line = status_line([s.tracker for p in self.pollers for s in list(p.states.values())])
+        if self._stuck:
+            line = f"STUCK polling {', '.join(sorted(self._stuck))}; {line}"
+        return line
+
+    def _states(self) -> dict[Key, EngineState]:
+        return {
+            (name, str(p.server)): state
+            for p in self.pollers
+            for name, state in list(p.states.items())
+        }
+
+    def _save(self) -> None:
+        self._dirty = False
+        trackers = {key: state.tracker for key, state in self._states().items()}
+        warning = self.state_file.save(trackers)
+        if warning:
+            self._note(warning, "warning")
+
+    # -- reloading --------------------------------------------------------------------------
+
+    def _reload(self) -> None:
+        if self._load is None:
+            self._note("reload requested, but this monitor has no file to reload from", "notice")
+            return
+        self.notifier.reloading("reloading the configuration")
+        try:
+            config = self._load()
+        except ConfigError as exc:
+            errors = "; ".join(exc.errors)
+            self._note(f"configuration reload refused, the running one stays: {errors}", "err")
+            self.notifier.ready(self._status())
+            return
+        states = self._states()
+        self._end_pollers(self.pollers)
+        kept_rules = {r.name for r in config.rules if r in self.config.rules}
+        carried = {
+            key: replace(s, rules={n: r for n, r in s.rules.items() if n in kept_rules})
+            for key, s in states.items()
+        }
+        self.config = config
+        self.dispatcher.reconfigure(
+            dry_run=config.monitor.dry_run,
+            shutdown_command=config.monitor.shutdown_command,
+            credentials=_credentials(config),
+            nut_timeout=config.monitor.timeout,
+        )
+        if config.monitor.state_file != self.state_file.path:
+            self.state_file = StateFile(config.monitor.state_file)
+        self._halt = threading.Event()
+        self._stuck.clear()
+        self.pollers = self._pollers(config, carried)
+        for poller in self.pollers:
+            poller.start()
+        self._note(f"configuration reloaded, monitoring {_names(config)}", "info")
+        self._dirty = True
+        self.notifier.ready(self._status())
+
+    def _pollers(self, config: Config, states: Mapping[Key, EngineState]) -> list[ServerPoller]:
+        policy = policy_of(config)
+        by_server = groupby(sorted(config.ups, key=lambda u: str(u.server)), key=lambda u: u.server)
+        pollers = []
+        for server, group in by_server:
+            upses = list(group)
+            carried = {u.name: states[k] for u in upses if (k := (u.name, str(server))) in states}
+            pollers.append(
+                ServerPoller(
+                    server,
+                    [Target(u.name, u.username, u.password) for u in upses],
+                    policy,
+                    config.monitor.timeout,
+                    self._queue.put,
+                    self._halt,
+                    self.recorder.record if self.recorder else None,
+                    carried,
+                )
+            )
+        return pollers
+
+    def _end_pollers(self, pollers: Sequence[ServerPoller]) -> None:
+        self._halt.set()
+        for poller in pollers:
+            if poller.ident is not None:
+                poller.join(self.config.monitor.timeout + 1.0)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pyups.address import Server
-from pyups.core.engine import Policy, advance, start
+from pyups.core.engine import EngineState, Policy, advance, start
 from pyups.core.events import Event
 from pyups.core.rules import ActionRequest
 from pyups.core.snapshot import Snapshot
@@ -43,13 +43,20 @@ class ServerPoller(threading.Thread):
         deliver: Callable[[Event | ActionRequest], None],
         stop: threading.Event,
         record: Callable[[Snapshot], None] | None = None,
+        states: Mapping[str, EngineState] | None = None,
     ) -> None:
         super().__init__(name=f"poller {server}", daemon=True)
         self.server = server
         self.targets = list(targets)
         self.policy = policy
-        self.states = {t.name: start(t.name, str(server)) for t in self.targets}
-        self.last_progress = time.monotonic()
+        carried = states or {}
+        self.states = {
+            t.name: carried.get(t.name) or start(t.name, str(server)) for t in self.targets
+        }
+        self.rounds = 0  # completed passes over the due targets
+        self.busy_since: float | None = None  # monotonic start of the pass under way
+        # A pass polls each target once: connect and request, each bounded by ``timeout``.
+        self.budget = 2 * timeout * len(self.targets) + 2.0
         self._timeout = timeout
         self._deliver = deliver
         self._halt = stop
@@ -62,18 +69,32 @@ class ServerPoller(threading.Thread):
         due = {t.name: start for t in self.targets}
         try:
             while not self._halt.is_set():
-                now = time.monotonic()
+                now = self.busy_since = time.monotonic()
                 for target in self.targets:
                     if due[target.name] <= now and not self._halt.is_set():
                         period = self._poll(target)
                         due[target.name] = _next_deadline(
                             due[target.name], period, time.monotonic()
                         )
-                self.last_progress = time.monotonic()
+                self.busy_since = None
+                self.rounds += 1
                 self._halt.wait(max(0.0, min(due.values()) - time.monotonic()))
         finally:
             for conn in self._connections.values():
                 conn.close()
+
+    def stuck_for(self, now: float) -> float:
+        """How long the pass under way has run beyond its budget (0 when healthy).
+
+        A thread that died is stuck for ever; a hung request, a blocked trace file or a bug
+        shows as a pass that does not end.
+        """
+        if self.ident is not None and not self.is_alive():
+            return float("inf")
+        busy_since = self.busy_since
+        if busy_since is None:
+            return 0.0
+        return max(0.0, now - busy_since - self.budget)
 
     def _poll(self, target: Target) -> float:
         conn = self._connection(target)

@@ -1,0 +1,55 @@
+"""What survives a restart of one UPS's tracker, as plain JSON-able data, and back.
+
+A restart in the middle of an outage must not forget when it began (ONLINE reports the whole
+time on battery) and must not repeat what was already said (ONBATT, COMMBAD) or nag early
+(REPLBATT, NOCOMM reminders). So the record keeps the last status, when the UPS went on
+battery, when it last answered, when communications were lost, and when each reminder was
+last given; all times are
+Unix seconds, the clock events speak. A restored UPS still gets its STARTUP entry, and
+:func:`restore` leaves ``started`` false so the first poll is treated as a start-up; the
+flags it compares against are the saved ones, which is what suppresses the repeats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pyups.core.status import parse_status
+from pyups.core.tracker import UpsState
+
+_TIMES = ("on_battery_since", "last_good", "comm_lost_since", "last_nocomm", "last_replbatt")
+
+
+def record(state: UpsState) -> dict[str, Any] | None:
+    """The part of a UPS's state worth keeping, or None if nothing is known about it yet."""
+    if not state.started and state.comm_lost_since is None and not state.status:
+        return None
+    kept: dict[str, Any] = {"status": state.status}
+    for name in _TIMES:
+        kept[name] = getattr(state, name)
+    return kept
+
+
+def restore(ups: str, server: str, kept: Mapping[str, Any]) -> UpsState:
+    """A tracker state from :func:`record`'s output; raises ValueError if it is malformed."""
+    status = kept.get("status", "")
+    if not isinstance(status, str):
+        raise ValueError("status is not a string")
+    times: dict[str, float | None] = {}
+    for name in _TIMES:
+        value = kept.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ValueError(f"{name} is not a time")
+        times[name] = None if value is None else float(value)
+    return UpsState(
+        ups=ups,
+        server=server,
+        status=status,
+        flags=parse_status(status),
+        on_battery_since=times["on_battery_since"],
+        last_good=times["last_good"],
+        comm_lost_since=times["comm_lost_since"],
+        last_nocomm=times["last_nocomm"],
+        last_replbatt=times["last_replbatt"],
+    )
