@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from pyups import __version__
-from pyups.commands import check_config, control, demo, events, query, replay, run
+from pyups.commands import check_config, control, daemon, demo, events, query, replay, run
 from pyups.commands.common import EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, Failure
 from pyups.config import ConfigError
 
@@ -36,6 +36,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="log what actions would do, do nothing")
     p.add_argument("--record", metavar="TRACE", help="also append every poll result to TRACE")
     p.set_defaults(func=run.main)
+
+    p = sub.add_parser("daemon", help="the monitor detached in the background, with a pidfile")
+    _config_option(p)
+    _pidfile_option(p)
+    p.set_defaults(func=daemon.daemon_main, ups=[], interval=None, dry_run=False)
+
+    p = sub.add_parser("stop", help="stop the daemon (SIGTERM) and wait until it is gone")
+    _pidfile_option(p)
+    p.set_defaults(func=daemon.stop_main)
+
+    p = sub.add_parser("reload", help="make the daemon re-read its configuration (SIGHUP)")
+    _pidfile_option(p)
+    p.set_defaults(func=daemon.reload_main)
 
     p = sub.add_parser("check-config", help="validate a configuration file, report every error")
     _config_option(p)
@@ -100,6 +113,15 @@ def _config_option(parser: argparse.ArgumentParser, default_note: str = "") -> N
         "--config",
         metavar="FILE",
         help=f"configuration file (default: $PYUPS_CONFIG or /etc/pyups/pyups.conf{default_note})",
+    )
+
+
+def _pidfile_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--pidfile",
+        default=daemon.DEFAULT_PIDFILE,
+        metavar="FILE",
+        help=f"the daemon's pidfile (default {daemon.DEFAULT_PIDFILE})",
     )
 
 
