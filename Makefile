@@ -4,8 +4,10 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # NUT's server and client (the real upsd/dummy-ups the demo and tests run), libsystemd and
-# pkg-config to build systemd-python, and Debian's venv/headers/compiler for a stock python3.
-APT_PACKAGES := nut-server nut-client libsystemd-dev pkg-config python3-venv python3-dev gcc
+# pkg-config to build systemd-python, and Debian's venv/headers/compiler for a stock python3;
+# rsyslog and systemd (journald, journalctl, systemd-analyze) for the packaging tests.
+APT_PACKAGES := nut-server nut-client libsystemd-dev pkg-config python3-venv python3-dev gcc \
+	rsyslog systemd
 STAMP := $(VENV)/.installed
 
 .PHONY: all deps apt-deps venv demo test lint typecheck unit integration clean
@@ -53,3 +55,76 @@ test: deps lint typecheck
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# ---- install / uninstall (as root) -------------------------------------------------------
+# `make install` puts pyups in its own venv (VENV_DIR), links PREFIX/bin/pyups to it, and
+# installs the systemd unit, the journal catalog, the README (the unit's Documentation=) and
+# the example configuration. It never overwrites an existing CONFDIR/pyups.conf.
+# DESTDIR stages everything under another root (for packagers and the tests): the catalog
+# database and systemd are then left alone, and INSTALL_VENV=no skips the venv (a venv
+# cannot be moved after it is made). PREFIX is /usr/local (default) or /usr: the places
+# systemd looks for units and catalogs; the unit and catalog paths follow it.
+DESTDIR ?=
+PREFIX ?= /usr/local
+VENV_DIR ?= /opt/pyups
+# The system interpreter, not whatever `python3` is first on PATH: a venv made from a
+# python under /root or /home would not start under the unit's ProtectHome=yes.
+SYSTEM_PYTHON ?= /usr/bin/python3
+INSTALL_VENV ?= yes
+CONFDIR ?= /etc/pyups
+STATEDIR ?= /var/lib/pyups
+BINDIR := $(PREFIX)/bin
+UNITDIR := $(PREFIX)/lib/systemd/system
+CATALOGDIR := $(PREFIX)/lib/systemd/catalog
+DOCDIR := $(PREFIX)/share/doc/pyups
+# Rewrites the /usr/local paths in the unit and the catalog when PREFIX is not /usr/local.
+PREFIX_SED := sed 's|/usr/local/|$(PREFIX)/|g'
+
+.PHONY: install uninstall
+
+install:
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -ne 0 ]; then \
+	  echo "make install: run as root (or stage with DESTDIR=...)" >&2; exit 1; fi
+	@if [ "$(INSTALL_VENV)" = yes ]; then \
+	  set -e; \
+	  echo "Creating the venv $(DESTDIR)$(VENV_DIR) and installing pyups into it"; \
+	  $(SYSTEM_PYTHON) -m venv $(DESTDIR)$(VENV_DIR); \
+	  $(DESTDIR)$(VENV_DIR)/bin/python -m pip install -q .; \
+	else echo "INSTALL_VENV=$(INSTALL_VENV): not creating $(DESTDIR)$(VENV_DIR)"; fi
+	install -d -m 755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CATALOGDIR) $(DESTDIR)$(DOCDIR)
+	ln -sfn $(VENV_DIR)/bin/pyups $(DESTDIR)$(BINDIR)/pyups
+	$(PREFIX_SED) packaging/systemd/pyups.service > $(DESTDIR)$(UNITDIR)/pyups.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/pyups.service
+	$(PREFIX_SED) packaging/systemd/pyups.catalog > $(DESTDIR)$(CATALOGDIR)/pyups.catalog
+	chmod 644 $(DESTDIR)$(CATALOGDIR)/pyups.catalog
+	install -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -d -m 755 $(DESTDIR)$(CONFDIR)
+	install -m 644 etc/pyups.conf.example $(DESTDIR)$(CONFDIR)/pyups.conf.example
+	@if [ -e $(DESTDIR)$(CONFDIR)/pyups.conf ]; then \
+	  echo "Keeping the existing $(DESTDIR)$(CONFDIR)/pyups.conf"; \
+	else \
+	  install -m 600 etc/pyups.conf.example $(DESTDIR)$(CONFDIR)/pyups.conf && \
+	  echo "Installed $(DESTDIR)$(CONFDIR)/pyups.conf (mode 600) from the example: edit it"; \
+	fi
+	install -d -m 700 $(DESTDIR)$(STATEDIR)
+	@if [ -n "$(DESTDIR)" ]; then echo "DESTDIR set: run 'journalctl --update-catalog' on the target"; \
+	else journalctl --update-catalog || echo "journalctl --update-catalog failed (no journal?), ignored"; fi
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; \
+	  echo "Installed. Start it with: systemctl enable --now pyups"; \
+	else echo "Installed (systemd is not running here: no daemon-reload)."; fi
+
+uninstall:
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -ne 0 ]; then \
+	  echo "make uninstall: run as root (or DESTDIR=...)" >&2; exit 1; fi
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+	  systemctl disable --now pyups.service 2>/dev/null || true; fi
+	rm -f $(DESTDIR)$(UNITDIR)/pyups.service $(DESTDIR)$(CATALOGDIR)/pyups.catalog
+	rm -f $(DESTDIR)$(CONFDIR)/pyups.conf.example $(DESTDIR)$(DOCDIR)/README.md
+	@for d in $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CATALOGDIR); do \
+	  rmdir $$d 2>/dev/null || true; done
+	@if [ -L $(DESTDIR)$(BINDIR)/pyups ]; then rm -f $(DESTDIR)$(BINDIR)/pyups; fi
+	@case "$(VENV_DIR)" in /?*) rm -rf $(DESTDIR)$(VENV_DIR);; \
+	  *) echo "VENV_DIR=$(VENV_DIR) is not an absolute path: not removed" >&2;; esac
+	@if [ -z "$(DESTDIR)" ]; then journalctl --update-catalog || true; fi
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+	@echo "Kept $(DESTDIR)$(CONFDIR)/pyups.conf (your configuration) and $(DESTDIR)$(STATEDIR) (state); remove them by hand if you no longer want them."

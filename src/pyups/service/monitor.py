@@ -5,9 +5,10 @@ the thread that called :meth:`Monitor.run` takes them off in order and is the on
 touches the sinks, so sinks need no locking and each UPS's entries keep their order.
 
 That thread also wakes every :data:`TICK` to look after the service: READY once every
-poller has tried its first round, STATUS with a line per UPS, the state file after events,
-and WATCHDOG pings, sent only while every poller finishes its rounds within its budget. A
-poller that hangs (or dies) stops the pings, so systemd restarts pyups.
+poller has tried its first round, STATUS with a line per UPS, the state file after events
+(at most once a second), and WATCHDOG pings, sent only while every poller finishes its
+rounds within its budget. A poller that hangs (or dies) stops the pings, so systemd
+restarts pyups.
 
 A reload (SIGHUP) runs on the same thread: the new configuration is loaded in full first; if
 it has errors they are logged and the running configuration stays. Otherwise the pollers are
@@ -40,6 +41,7 @@ from pyups.sinks import Sink
 
 STOP_GRACE = 10.0  # seconds running actions get to finish when the monitor stops
 TICK = 0.5  # longest sleep of the main thread between service checks
+SAVE_EVERY = 1.0  # seconds: a burst of events costs one state-file write, not one each
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +120,7 @@ class Monitor:
         self._last_ping = float("-inf")
         self._stuck: set[str] = set()
         self._dirty = False
+        self._last_save = float("-inf")
 
     # -- control, safe from signal handlers -------------------------------------------------
 
@@ -187,7 +190,7 @@ class Monitor:
         now = time.monotonic()
         if not self._ready and (
             all(p.rounds > 0 for p in self.pollers)
-            or now - self._started > max(p.budget for p in self.pollers)
+            or now - self._started > max((p.budget for p in self.pollers), default=0.0)
         ):
             self._ready = True
             self.notifier.ready(self._status())
@@ -198,7 +201,8 @@ class Monitor:
         if healthy and period is not None and now - self._last_ping >= period / 2:
             self.notifier.ping()
             self._last_ping = now
-        if self._dirty:
+        if self._dirty and now - self._last_save >= SAVE_EVERY:
+            self._last_save = now
             self._save()
 
     def _check_pollers(self, now: float) -> bool:

@@ -8,6 +8,7 @@ is this process; pings go out at half of it, and only while the monitor says it 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 
@@ -55,4 +56,6 @@ class Notifier:
             self._status = status
             lines.append("STATUS=" + status.replace("\n", " "))
         if self.enabled and lines:
-            daemon.notify("\n".join(lines))
+            # systemd going away (at shutdown) must not take pyups' orderly stop with it.
+            with contextlib.suppress(OSError):
+                daemon.notify("\n".join(lines))
