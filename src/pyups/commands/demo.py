@@ -76,7 +76,8 @@ def main(args: argparse.Namespace) -> int:
     if missing:
         say(f"the monitor did not report {', '.join(missing)}: something is wrong")
         return EXIT_FAILURE
-    say(f"done: {sum(tally.seen.values())} events. Read them back with: journalctl -t pyups")
+    count = sum(tally.seen.values())
+    say(f"done: {count} events. Read them back with: pyups events -n {count}")
     return EXIT_OK
 
 
