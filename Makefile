@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 # pkg-config to build systemd-python, and Debian's venv/headers/compiler for a stock python3;
 # rsyslog and systemd (journald, journalctl, systemd-analyze) for the packaging tests.
 APT_PACKAGES := nut-server nut-client libsystemd-dev pkg-config python3-venv python3-dev gcc \
-	rsyslog systemd
+	rsyslog systemd libnss3-tools
 STAMP := $(VENV)/.installed
 
 .PHONY: all deps apt-deps venv demo test lint typecheck unit integration clean

@@ -130,6 +130,21 @@ def _query_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout", default="5s", metavar="DUR", help="wait this long for upsd (default 5s)"
     )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="talk to upsd over TLS (STARTTLS); fail rather than fall back to clear text",
+    )
+    parser.add_argument(
+        "--ca-file",
+        metavar="FILE",
+        help="with --tls: the CA that signed upsd's certificate, PEM (default: the system's CAs)",
+    )
+    parser.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="with --tls: encrypt without checking upsd's certificate or host name",
+    )
 
 
 def _login_options(parser: argparse.ArgumentParser) -> None:

@@ -154,15 +154,23 @@ def write_config(
     return str(path)
 
 
-def read_journal(pid: int) -> list[Entry]:
-    """Every pyups entry the process ``pid`` wrote, oldest first."""
+def read_journal(pid: int, since: float) -> list[Entry]:
+    """Every pyups entry the process ``pid`` wrote, oldest first.
+
+    ``since`` (Unix time, taken before the process started) keeps out entries of an older
+    process that had the same PID: PIDs wrap around on a busy test machine.
+    """
     out = subprocess.run(
-        ["journalctl", "-o", "json", "--no-pager", f"_PID={pid}", "SYSLOG_IDENTIFIER=pyups"],
+        [
+            "journalctl", "-o", "json", "--no-pager", f"--since=@{int(since)}",
+            f"_PID={pid}", "SYSLOG_IDENTIFIER=pyups",
+        ],
         capture_output=True,
         text=True,
         check=False,
-    ).stdout
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
+    ).stdout  # fmt: skip
+    entries = (json.loads(line) for line in out.splitlines() if line.strip())
+    return [e for e in entries if int(e["__REALTIME_TIMESTAMP"]) >= since * 1e6]
 
 
 class Pyups:
@@ -170,6 +178,7 @@ class Pyups:
 
     def __init__(self, args: list[str], workdir: Path, env: dict[str, str] | None = None) -> None:
         self.stderr_path = workdir / f"pyups-{uuid.uuid4().hex[:8]}.stderr"
+        self.started = time.time()
         self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "pyups", *args],
@@ -181,7 +190,7 @@ class Pyups:
         self.pid = self.process.pid
 
     def entries(self) -> list[Entry]:
-        return read_journal(self.pid)
+        return read_journal(self.pid, self.started)
 
     def events(self) -> list[str]:
         return [e["PYUPS_EVENT"] for e in self.entries() if "PYUPS_EVENT" in e]

@@ -66,18 +66,19 @@ def start_daemon(config: str, pidfile: Path) -> int:
     return int(pidfile.read_text())
 
 
-def notes_of(pid: int) -> list[str]:
-    return [e["MESSAGE"] for e in read_journal(pid) if "PYUPS_EVENT" not in e]
+def notes_of(pid: int, since: float) -> list[str]:
+    return [e["MESSAGE"] for e in read_journal(pid, since) if "PYUPS_EVENT" not in e]
 
 
 def test_daemon_detaches_refuses_a_second_start_reloads_and_stops(
     journald: None, nut: NutServer, tmp_path: Path, pidfile: Path
 ) -> None:
     config = write_config(tmp_path, nut)
+    since = time.time()
     pid = start_daemon(config, pidfile)
     assert alive(pid)
     assert os.getsid(pid) != os.getsid(0)  # detached into a session of its own
-    wait_until(lambda: any(e.get("PYUPS_EVENT") == "STARTUP" for e in read_journal(pid)))
+    wait_until(lambda: any(e.get("PYUPS_EVENT") == "STARTUP" for e in read_journal(pid, since)))
     assert Path(f"/proc/{pid}/cwd").resolve() == Path("/")
 
     again = cli("daemon", "-c", config, "--pidfile", str(pidfile))
@@ -88,19 +89,19 @@ def test_daemon_detaches_refuses_a_second_start_reloads_and_stops(
 
     reloaded = cli("reload", "--pidfile", str(pidfile))
     assert reloaded.returncode == 0, reloaded.stderr
-    wait_until(lambda: any("configuration reloaded" in m for m in notes_of(pid)))
+    wait_until(lambda: any("configuration reloaded" in m for m in notes_of(pid, since)))
 
     Path(config).write_text(Path(config).read_text() + "\n[monitor]\nnonsense = 1\n")
     assert cli("reload", "--pidfile", str(pidfile)).returncode == 0
-    wait_until(lambda: any("reload refused" in m for m in notes_of(pid)))
+    wait_until(lambda: any("reload refused" in m for m in notes_of(pid, since)))
     nut.set_status("OB DISCHRG")  # the old configuration keeps running and reporting
-    wait_until(lambda: any(e.get("PYUPS_EVENT") == "ONBATT" for e in read_journal(pid)))
+    wait_until(lambda: any(e.get("PYUPS_EVENT") == "ONBATT" for e in read_journal(pid, since)))
 
     stopped = cli("stop", "--pidfile", str(pidfile))
     assert (stopped.returncode, stopped.stderr) == (0, f"pyups: stopped (PID {pid})\n")
     assert not pidfile.exists()
     wait_until(lambda: not alive(pid))
-    assert notes_of(pid)[-1] == "pyups stopping (SIGTERM)"
+    assert notes_of(pid, since)[-1] == "pyups stopping (SIGTERM)"
 
 
 def test_a_stale_pidfile_is_taken_over(

@@ -149,7 +149,7 @@ def test_the_table_shows_the_outage_in_order(outage: Outage) -> None:
 
 
 def test_plain_service_notes_are_left_out(outage: Outage) -> None:
-    written = read_journal(outage.pid)
+    written = read_journal(outage.pid, outage.start)
     notes = [e["MESSAGE"] for e in written if "PYUPS_EVENT" not in e]
     assert any(n.startswith("pyups ") and "started" in n for n in notes), notes
     assert any(n.startswith("pyups stopping") for n in notes), notes

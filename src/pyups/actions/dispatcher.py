@@ -35,6 +35,7 @@ from pyups.core.rules import (
     ShutdownAction,
     describe,
 )
+from pyups.nut.client import Tls
 
 # Longest a worker may still need once its process was killed (an instcmd in flight).
 _JOIN_SLACK = 5.0
@@ -51,6 +52,7 @@ class Dispatcher:
         dry_run: bool,
         shutdown_command: Sequence[str],
         credentials: Mapping[tuple[str, str], tuple[str | None, str | None]],
+        tls: Mapping[tuple[str, str], Tls] | None = None,
         nut_timeout: float = 5.0,
         workers: int = 4,
         queue_limit: int = 64,
@@ -60,6 +62,7 @@ class Dispatcher:
         self.dry_run = dry_run
         self.shutdown_command = tuple(shutdown_command)
         self._credentials = credentials
+        self._tls = tls or {}
         self.nut_timeout = nut_timeout
         self.workers = max(1, workers)
         self.queue_limit = max(0, queue_limit)
@@ -108,12 +111,14 @@ class Dispatcher:
         shutdown_command: Sequence[str],
         credentials: Mapping[tuple[str, str], tuple[str | None, str | None]],
         nut_timeout: float,
+        tls: Mapping[tuple[str, str], Tls] | None = None,
     ) -> None:
         """New settings from a reloaded configuration; running actions keep theirs."""
         with self._lock:
             self.dry_run = dry_run
             self.shutdown_command = tuple(shutdown_command)
             self._credentials = credentials
+            self._tls = tls or {}
             self.nut_timeout = nut_timeout
 
     def close(self, grace: float) -> None:
@@ -172,7 +177,9 @@ class Dispatcher:
             if isinstance(action, ExecAction):
                 outcome = run_exec.run_exec(action, event, self._groups, self._note)
             elif isinstance(action, InstcmdAction):
-                outcome = instcmd.run_instcmd(action, event, self._credentials, self.nut_timeout)
+                outcome = instcmd.run_instcmd(
+                    action, event, self._credentials, self.nut_timeout, self._tls
+                )
             else:
                 outcome = shutdown.run_shutdown(
                     self.shutdown_command, event, self._groups, self._note

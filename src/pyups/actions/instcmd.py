@@ -9,18 +9,30 @@ from pyups.address import AddressError, parse_server
 from pyups.core.events import Event
 from pyups.core.rules import ActionRequest, InstcmdAction, describe
 from pyups.nut import Connection, NutError
+from pyups.nut.client import Tls
 
 Credentials = Mapping[tuple[str, str], tuple[str | None, str | None]]
 
 
 def run_instcmd(
-    action: InstcmdAction, event: Event, credentials: Credentials, timeout: float
+    action: InstcmdAction,
+    event: Event,
+    credentials: Credentials,
+    timeout: float,
+    tls: Mapping[tuple[str, str], Tls] | None = None,
 ) -> Outcome:
-    """Send the command and report upsd's answer; never raises for a refusal or a dead server."""
+    """Send the command and report upsd's answer; never raises for a refusal or a dead server.
+
+    ``tls`` holds the TLS settings of the UPSes configured with tls = true: the command goes
+    over the same kind of session as the polls, never in clear text when they are encrypted.
+    """
     what = describe(ActionRequest(action, event))
-    username, password = credentials.get((event.ups, event.server), (None, None))
+    key = (event.ups, event.server)
+    username, password = credentials.get(key, (None, None))
     try:
-        connection = Connection(parse_server(event.server), timeout, username, password)
+        connection = Connection(
+            parse_server(event.server), timeout, username, password, (tls or {}).get(key)
+        )
     except AddressError as exc:
         return Outcome("error", f"{what}: cannot run: {exc}", ok=False)
     try:

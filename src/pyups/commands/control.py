@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import argparse
 
+from pyups.address import UpsAddress
 from pyups.commands.common import EXIT_OK, EXIT_USAGE, Failure
 from pyups.commands.explain import Request
-from pyups.commands.login import Sources, resolve
-from pyups.commands.upsd import print_json, session, timeout, ups_address
+from pyups.commands.login import Sources, config_entry, resolve
+from pyups.commands.upsd import print_json, session, timeout, tls_settings, ups_address
+from pyups.nut.client import Tls
 
 
 def cmd_main(args: argparse.Namespace) -> int:
     address = ups_address(args.ups)
     seconds = timeout(args.timeout)
+    tls = _tls(args, address)
     login = resolve(address, "cmd", _sources(args))
     request = Request("cmd", address.server, address.name, args.command, login.user, seconds)
-    with session(request, login) as upsd:
+    with session(request, login, tls) as upsd:
         upsd.instcmd(address.name, args.command, args.value)
     _done(
         args.json,
@@ -39,9 +42,10 @@ def set_main(args: argparse.Namespace) -> int:
     address = ups_address(args.ups)
     var, value = _assignment(args.assignment)
     seconds = timeout(args.timeout)
+    tls = _tls(args, address)
     login = resolve(address, "set", _sources(args))
     request = Request("set", address.server, address.name, var, login.user, seconds)
-    with session(request, login) as upsd:
+    with session(request, login, tls) as upsd:
         upsd.set_var(address.name, var, value)
     _done(
         args.json,
@@ -67,6 +71,12 @@ def _assignment(text: str) -> tuple[str, str]:
             EXIT_USAGE,
         )
     return var, value
+
+
+def _tls(args: argparse.Namespace, address: UpsAddress) -> Tls | None:
+    """--tls and friends, else the config's tls = true for this UPS: a password sent to an
+    upsd the config reaches over TLS never travels in clear text from the command line."""
+    return tls_settings(args, lambda: config_entry(address, args.config))
 
 
 def _sources(args: argparse.Namespace) -> Sources:

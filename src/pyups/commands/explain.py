@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pyups.address import Server
-from pyups.nut.errors import CLOSED, CONNECT, PROTOCOL, TIMEOUT, WAIT, NutError
+from pyups.nut.errors import CLOSED, CONNECT, PROTOCOL, TIMEOUT, TLS, WAIT, NutError
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,8 @@ def _sentence(exc: NutError, r: Request, known: Known) -> str:
     code = exc.code
     ups = r.ups or "the UPS"
     if code == CONNECT:
+        return exc.detail
+    if code == TLS:
         return exc.detail
     if code == TIMEOUT:
         return (

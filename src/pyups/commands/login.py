@@ -54,7 +54,7 @@ def resolve(address: UpsAddress, action: str, sources: Sources) -> Login:
         password = sources.env["PYUPS_PASSWORD"]
     entry = None
     if sources.user is None or password is None:
-        entry = _config_entry(address, sources.config)
+        entry = config_entry(address, sources.config)
     user = sources.user or (entry.username if entry else None)
     if not user:
         raise Failure(
@@ -97,8 +97,9 @@ def _read_file(path: str, warn: Callable[[str], None]) -> str:
     return password
 
 
-def _config_entry(address: UpsAddress, option: str | None) -> UpsConfig | None:
-    """The config's entry for this UPS; a default config we may not read is skipped."""
+def config_entry(address: UpsAddress, option: str | None) -> UpsConfig | None:
+    """The config's entry for this UPS (its login and TLS settings); a default config we may
+    not read is skipped."""
     path, named = config_path(option)
     if not named and not os.access(path, os.R_OK):
         return None

@@ -10,12 +10,20 @@ import argparse
 
 from pyups.commands.common import EXIT_OK
 from pyups.commands.explain import Request
-from pyups.commands.upsd import print_json, server_address, session, timeout, ups_address
+from pyups.commands.upsd import (
+    print_json,
+    server_address,
+    session,
+    timeout,
+    tls_settings,
+    ups_address,
+)
 
 
 def list_main(args: argparse.Namespace) -> int:
     server = server_address(args.host)
-    with session(Request("list", server, timeout=timeout(args.timeout))) as upsd:
+    tls = tls_settings(args)
+    with session(Request("list", server, timeout=timeout(args.timeout)), tls=tls) as upsd:
         declared = upsd.list_ups()
     if args.json:
         print_json(
@@ -35,8 +43,9 @@ def status_main(args: argparse.Namespace) -> int:
     request = Request(
         "status", address.server, address.name, args.var, timeout=timeout(args.timeout)
     )
+    tls = tls_settings(args)
     if args.var is not None:
-        with session(request) as upsd:
+        with session(request, tls=tls) as upsd:
             value = upsd.get_var(address.name, args.var)
         if args.json:
             print_json(
@@ -50,7 +59,7 @@ def status_main(args: argparse.Namespace) -> int:
         else:
             print(value)
         return EXIT_OK
-    with session(request) as upsd:
+    with session(request, tls=tls) as upsd:
         variables = upsd.list_vars(address.name)
     if args.json:
         print_json({"ups": address.name, "server": str(address.server), "vars": variables})
@@ -63,7 +72,7 @@ def status_main(args: argparse.Namespace) -> int:
 def commands_main(args: argparse.Namespace) -> int:
     address = ups_address(args.ups)
     request = Request("commands", address.server, address.name, timeout=timeout(args.timeout))
-    with session(request) as upsd:
+    with session(request, tls=tls_settings(args)) as upsd:
         names = upsd.list_commands(address.name)
         described = {c: upsd.command_description(address.name, c) for c in names}
     if args.json:

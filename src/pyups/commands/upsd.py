@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,8 +12,9 @@ from pyups.address import AddressError, Server, UpsAddress, parse_server, parse_
 from pyups.commands.common import EXIT_FAILURE, EXIT_USAGE, Failure
 from pyups.commands.explain import Known, Request, explain
 from pyups.commands.login import Login
+from pyups.config import UpsConfig
 from pyups.core.durations import DurationError, parse_duration
-from pyups.nut.client import Connection
+from pyups.nut.client import Connection, Tls
 from pyups.nut.errors import NutError
 
 
@@ -40,14 +42,38 @@ def timeout(text: str) -> float:
     return seconds
 
 
+def tls_settings(
+    args: argparse.Namespace, entry: Callable[[], UpsConfig | None] | None = None
+) -> Tls | None:
+    """TLS from ``--tls``/``--ca-file``/``--no-verify``; else from the config's entry for the
+    UPS (``entry``, looked up only when needed) when it has tls = true; else None."""
+    if args.tls:
+        return Tls(args.ca_file, not args.no_verify)
+    given = [
+        name
+        for name, value in (("--ca-file", args.ca_file), ("--no-verify", args.no_verify))
+        if value
+    ]
+    if given:
+        verb = "applies" if len(given) == 1 else "apply"
+        raise Failure(f"{' and '.join(given)} only {verb} with --tls; add --tls", EXIT_USAGE)
+    ups = entry() if entry is not None else None
+    if ups is not None and ups.tls:
+        return Tls(ups.ca_file, ups.tls_verify)
+    return None
+
+
 @contextmanager
-def session(request: Request, login: Login | None = None) -> Iterator[Connection]:
+def session(
+    request: Request, login: Login | None = None, tls: Tls | None = None
+) -> Iterator[Connection]:
     """A connection for one command; any NutError inside becomes an explained Failure."""
     connection = Connection(
         request.server,
         timeout=request.timeout,
         username=login.user if login else None,
         password=login.password if login else None,
+        tls=tls,
     )
     try:
         yield connection

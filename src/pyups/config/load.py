@@ -149,6 +149,7 @@ def _ups_list(value: object, ctx: Context) -> tuple[UpsConfig, ...]:
         if not isinstance(entry, dict) or values is None or "name" not in values:
             continue
         _resolve_password(entry, values, path, ctx)
+        _check_tls(entry, values, path, ctx)
         ups = UpsConfig(**values)
         identity = (ups.name, str(ups.server))
         if "server" in entry and "server" not in values:
@@ -200,6 +201,44 @@ def _resolve_password(
         ctx.error(f"{path}.password_file", f"{filename} is empty; write the password into it")
         return
     values["password"] = secret
+
+
+# [[ups]] keys that only mean something with tls = true.
+_TLS_ONLY = ("ca_file", "tls_verify")
+
+
+def _check_tls(entry: dict[str, Any], values: dict[str, Any], path: str, ctx: Context) -> None:
+    """TLS settings need tls = true; ca_file is resolved like password_file and must be a PEM."""
+    if "tls" in entry and "tls" not in values:
+        return  # a bad tls value, already reported
+    if not values.get("tls"):
+        for key in _TLS_ONLY:
+            if key in entry:
+                ctx.error(
+                    f"{path}.{key}",
+                    f"{key} only applies to TLS connections; add tls = true to this [[ups]] "
+                    f"(or remove {key})",
+                )
+    if "ca_file" not in values:
+        return
+    filename = os.path.join(os.path.dirname(ctx.source), values["ca_file"])
+    values["ca_file"] = filename
+    try:
+        with open(filename, "rb") as handle:
+            pem = handle.read(1024 * 1024)
+    except OSError as exc:
+        ctx.error(
+            f"{path}.ca_file",
+            f"cannot read {filename}: {exc.strerror or exc}; export upsd's CA there "
+            "(certutil -L -d DB -n NICKNAME -a) or fix the path",
+        )
+        return
+    if b"-----BEGIN CERTIFICATE-----" not in pem:
+        ctx.error(
+            f"{path}.ca_file",
+            f"{filename} is not a PEM certificate (no -----BEGIN CERTIFICATE----- line); "
+            "export the CA with certutil's -a option",
+        )
 
 
 def _events(value: object, ctx: Context) -> Mapping[str, EventSettings]:

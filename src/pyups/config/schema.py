@@ -54,6 +54,9 @@ class UpsConfig:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     password_file: str | None = None
+    tls: bool = False  # STARTTLS, never falling back to clear text
+    ca_file: str | None = None  # resolved against the config file's directory
+    tls_verify: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +168,27 @@ KEYS: tuple[Key, ...] = (
         "path",
         None,
         "file holding the password (one trailing newline ignored); instead of password",
+    ),
+    Key(
+        "ups",
+        "tls",
+        "bool",
+        "false",
+        "talk to upsd over TLS (STARTTLS); an upsd without TLS is then an error, never clear text",
+    ),
+    Key(
+        "ups",
+        "ca_file",
+        "path",
+        None,
+        "the CA that signed upsd's certificate (PEM); default: the system's CAs; needs tls = true",
+    ),
+    Key(
+        "ups",
+        "tls_verify",
+        "bool",
+        "true",
+        "check upsd's certificate and host name (against ca_file); needs tls = true",
     ),
     Key("events", "enabled", "bool", "true", "false: never report this event"),
     Key(

@@ -7,6 +7,7 @@ CONNECT = "CONNECT"
 TIMEOUT = "TIMEOUT"
 CLOSED = "CLOSED"
 PROTOCOL = "PROTOCOL"
+TLS = "TLS"
 WAIT = "WAIT"
 
 # upsd's ERR codes (docs/net-protocol.txt) and ours, as a sentence saying what to do.
@@ -38,12 +39,13 @@ DESCRIPTIONS = {
     TIMEOUT: "upsd did not answer in time",
     CLOSED: "upsd closed the connection",
     PROTOCOL: "upsd sent a reply pyups does not understand",
+    TLS: "no TLS session with upsd: it does not offer STARTTLS or its certificate was not trusted",
     WAIT: "upsd has no data from the driver yet (status WAIT); is the driver starting?",
 }
 
 
 class NutError(Exception):
-    """A failed exchange with upsd: ``code`` is upsd's ERR code or CONNECT/TIMEOUT/CLOSED/PROTOCOL.
+    """A failed exchange with upsd: ``code`` is upsd's ERR code or one of pyups' codes above.
 
     ``detail`` is a sentence for humans. Neither ever contains a password.
     """
@@ -56,4 +58,4 @@ class NutError(Exception):
     @property
     def from_upsd(self) -> bool:
         """True for an ``ERR`` reply, after which the connection is still usable."""
-        return self.code not in (CONNECT, TIMEOUT, CLOSED, PROTOCOL)
+        return self.code not in (CONNECT, TIMEOUT, CLOSED, PROTOCOL, TLS)

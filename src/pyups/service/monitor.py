@@ -27,12 +27,13 @@ from itertools import groupby
 
 from pyups import __version__
 from pyups.actions import Dispatcher
-from pyups.config import Config, ConfigError
+from pyups.config import Config, ConfigError, UpsConfig
 from pyups.core.engine import EngineState, Policy
 from pyups.core.events import Event
 from pyups.core.rules import ActionRequest
 from pyups.core.summary import status_line
 from pyups.core.tracker import Timing
+from pyups.nut.client import Tls
 from pyups.service.notify import Notifier
 from pyups.service.poller import ServerPoller, Target
 from pyups.service.record import Recorder
@@ -74,6 +75,16 @@ def _credentials(config: Config) -> dict[tuple[str, str], tuple[str | None, str 
     return {(u.name, str(u.server)): (u.username, u.password) for u in config.ups}
 
 
+def _tls(ups: UpsConfig) -> Tls | None:
+    """The TLS settings of one [[ups]] entry, None for clear text."""
+    return Tls(ups.ca_file, ups.tls_verify) if ups.tls else None
+
+
+def _tls_settings(config: Config) -> dict[tuple[str, str], Tls]:
+    """TLS settings by (UPS, server), for the instcmd actions' own connections."""
+    return {(u.name, str(u.server)): tls for u in config.ups if (tls := _tls(u)) is not None}
+
+
 def _names(config: Config) -> str:
     return ", ".join(f"{u.name}@{u.server}" for u in config.ups)
 
@@ -111,6 +122,7 @@ class Monitor:
             dry_run=config.monitor.dry_run,
             shutdown_command=config.monitor.shutdown_command,
             credentials=_credentials(config),
+            tls=_tls_settings(config),
             nut_timeout=config.monitor.timeout,
         )
         self._halt = threading.Event()  # stops the current pollers (a reload starts new ones)
@@ -268,6 +280,7 @@ class Monitor:
             dry_run=config.monitor.dry_run,
             shutdown_command=config.monitor.shutdown_command,
             credentials=_credentials(config),
+            tls=_tls_settings(config),
             nut_timeout=config.monitor.timeout,
         )
         if config.monitor.state_file != self.state_file.path:
@@ -291,7 +304,7 @@ class Monitor:
             pollers.append(
                 ServerPoller(
                     server,
-                    [Target(u.name, u.username, u.password) for u in upses],
+                    [Target(u.name, u.username, u.password, _tls(u)) for u in upses],
                     policy,
                     config.monitor.timeout,
                     self._queue.put,

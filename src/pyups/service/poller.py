@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pyups.address import Server
 from pyups.core.engine import EngineState, Policy, advance, start
@@ -20,15 +20,17 @@ from pyups.core.rules import ActionRequest
 from pyups.core.snapshot import Snapshot
 from pyups.core.tracker import poll_interval
 from pyups.nut import Connection, poll
+from pyups.nut.client import Tls
 
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """One UPS to poll, with the credentials to log in with (if any)."""
+    """One UPS to poll, with the credentials to log in with and the TLS settings (if any)."""
 
     name: str
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
+    tls: Tls | None = None
 
 
 class ServerPoller(threading.Thread):
@@ -61,8 +63,8 @@ class ServerPoller(threading.Thread):
         self._deliver = deliver
         self._halt = stop
         self._record = record
-        # UPSes logging in as the same user share one connection.
-        self._connections: dict[tuple[str | None, str | None], Connection] = {}
+        # UPSes logging in as the same user with the same TLS settings share one connection.
+        self._connections: dict[tuple[str | None, str | None, Tls | None], Connection] = {}
 
     def run(self) -> None:
         start = time.monotonic()
@@ -110,10 +112,12 @@ class ServerPoller(threading.Thread):
         return poll_interval(state.tracker, self.policy.timing)
 
     def _connection(self, target: Target) -> Connection:
-        key = (target.username, target.password)
+        key = (target.username, target.password, target.tls)
         conn = self._connections.get(key)
         if conn is None:
-            conn = Connection(self.server, self._timeout, target.username, target.password)
+            conn = Connection(
+                self.server, self._timeout, target.username, target.password, target.tls
+            )
             self._connections[key] = conn
         return conn
 
