@@ -184,6 +184,11 @@ class Dispatcher:
                 outcome = shutdown.run_shutdown(
                     self.shutdown_command, event, self._groups, self._note
                 )
+                if not outcome.ok:
+                    # Nothing is shutting down: the next request must try again, not be
+                    # told that a shutdown already started.
+                    with self._lock:
+                        self._shutdown_started = None
         except Exception as exc:  # a runner must never take a worker down with it
             outcome = Outcome(
                 "error",

@@ -1,4 +1,8 @@
-"""The ``shutdown`` action: ``monitor.shutdown_command``, run at most once per process."""
+"""The ``shutdown`` action: ``monitor.shutdown_command``, run at most once per process.
+
+Once it has started, later requests are skipped; one that failed (could not start, or
+exited non-zero) is not a shutdown in progress, so the next request runs it again.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +35,6 @@ def run_shutdown(
 
 
 def skipped(started: float) -> Outcome:
-    """A later shutdown request: the first one already ran (or, in a dry run, would have)."""
+    """A later shutdown request: one is running or succeeded (or, in a dry run, would have)."""
     at = time.strftime("%H:%M:%S", time.localtime(started))
     return Outcome("skipped", f"shutdown already started at {at}; not run again", ok=True)
