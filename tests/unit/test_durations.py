@@ -117,3 +117,8 @@ def test_whole_seconds_render_to_a_duration_that_parses_back_close(seconds: int)
     # Rendering drops detail below its largest units: minutes past a day, seconds past an hour.
     tolerance = 3600 if seconds >= 86400 else 60 if seconds >= 3600 else 0
     assert abs(parsed - seconds) <= tolerance
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])
+def test_a_runtime_that_is_no_finite_number_is_shown_as_it_is(value: float) -> None:
+    assert format_duration(value) == str(value)

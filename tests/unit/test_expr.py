@@ -265,3 +265,14 @@ def test_any_text_either_compiles_or_raises_an_expression_error(text: str) -> No
         assert exc.position is None or 1 <= exc.position <= len(text) + 1
         return
     assert expression.evaluate(Facts(frozenset({"OB"}), {"a": "1", "b.c": "x"})) in (True, False)
+
+
+def test_nesting_deeper_than_the_limit_is_refused_not_a_recursion_error() -> None:
+    with pytest.raises(ExpressionError, match="nested more than 64 levels"):
+        compile_expression("not " * 3000 + "OB")
+
+
+def test_unicode_separators_do_not_make_a_value_a_number() -> None:
+    facts = Facts(frozenset(), {"x": "0\x1f", "y": " 5 "}, False)
+    assert compile_expression('x == "0\x1f"').evaluate(facts)
+    assert compile_expression("y == 5").evaluate(facts)

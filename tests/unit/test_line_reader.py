@@ -102,3 +102,11 @@ def test_the_deadline_covers_the_whole_request(pair: tuple[socket.socket, LineRe
         reader.readline()
     assert caught.value.code == "TIMEOUT"
     assert 0.25 < time.monotonic() - started < 1.0
+
+
+def test_the_line_cap_counts_bytes_not_characters(pair: tuple[socket.socket, LineReader]) -> None:
+    theirs, reader = pair
+    theirs.sendall("é".encode() * (MAX_LINE // 2 + 1) + b"\nEND LIST VAR ups\n")  # 2 bytes each
+    with pytest.raises(NutError) as caught:
+        reader.read_through("END LIST VAR ups")
+    assert caught.value.code == "PROTOCOL"

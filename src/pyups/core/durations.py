@@ -45,6 +45,8 @@ def parse_duration(value: object) -> float:
 
 def format_duration(seconds: float) -> str:
     """A short human rendering: "350ms", "42s", "2m05s", "1h30m", "2d3h"."""
+    if not math.isfinite(seconds):
+        return str(seconds)  # "inf" or "nan", as a confused driver may report a runtime
     if seconds < 0:
         seconds = 0.0
     if round(seconds * 1000) < 1000:

@@ -53,7 +53,10 @@ STRING: /"(?:\\.|[^"\\])*"/ | /'(?:\\.|[^'\\])*'/
 _PARSER = Lark(_GRAMMAR, parser="lalr", lexer="contextual")
 _OPERANDS = {"FLAG", "NOCOMM", "NAME", "NUMBER", "STRING", "LPAR", "_NOT"}
 _CHAR_HINTS = {"=": "write == to compare", "&": "write and", "|": "write or", "!": "write not"}
-_NUMBER = re.compile(r"^\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*$")
+# ASCII blanks only: float() refuses the Unicode ones (\x1c-\x1f) that ``\s`` would allow.
+_NUMBER = re.compile(
+    r"^[ \t\n\r\f\v]*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?[ \t\n\r\f\v]*$", re.ASCII
+)
 _OPS: dict[str, Callable[[Any, Any], Any]] = {
     "==": operator.eq,
     "!=": operator.ne,
@@ -149,12 +152,17 @@ def compile_expression(text: str) -> Expression:
         tree = _PARSER.parse(text)
     except UnexpectedInput as exc:
         raise _syntax_error(text, exc) from None
+    except RecursionError:
+        raise ExpressionError(
+            f"the condition is nested more than {_MAX_DEPTH} levels deep"
+        ) from None
+    root = _condition(tree, 0)  # first: it refuses deep nesting before anything recurses
     tokens = [tree] if isinstance(tree, Token) else list(tree.scan_values(_is_token))
     return Expression(
         text,
         frozenset(str(t) for t in tokens if t.type == "NAME"),
         frozenset(str(t) for t in tokens if t.type == "FLAG"),
-        _condition(tree, 0),
+        root,
     )
 
 
