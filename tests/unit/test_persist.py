@@ -134,3 +134,30 @@ def test_status_lines_for_a_few_upses_and_for_a_fleet() -> None:
 )
 def test_the_watchdog_period_comes_from_systemd(env: dict[str, str], period: float | None) -> None:
     assert watchdog_period(env, pid=4242) == period
+
+
+def lost(t: float) -> Snapshot:
+    return Snapshot("eaton800", "h:3493", t, error="TIMEOUT")
+
+
+def test_a_restart_in_a_dead_silence_does_not_repeat_the_forced_lowbatt() -> None:
+    before, names = run(
+        initial("eaton800", "h:3493"), good(0, "OB DISCHRG", **{"battery.charge": "40"}), lost(6)
+    )
+    assert names == ["STARTUP", "ONBATT", "COMMBAD", "LOWBATT"]
+    after = restore("eaton800", "h:3493", json.loads(json.dumps(record(before))))
+    state, events = step(after, lost(7), TIMING)
+    assert events == []
+    assert "LB" in state.flags  # rules still see it critical
+
+
+def test_a_restart_keeps_the_alarm_text_and_the_battery_figures() -> None:
+    alarm = {"ups.alarm": "Replace battery!", "battery.charge": "80"}
+    before, names = run(initial("eaton800", "h:3493"), good(0, "OL ALARM", **alarm))
+    assert names == ["STARTUP", "ALARM"]
+    after = restore("eaton800", "h:3493", json.loads(json.dumps(record(before))))
+    _, names = run(after, good(10, "OL ALARM", **alarm))
+    assert names == ["STARTUP"]  # the same alarm is not announced twice
+    _, events = step(after, lost(10), TIMING)
+    assert [e.name for e in events] == ["COMMBAD"]
+    assert events[0].vars["battery.charge"] == "80"

@@ -11,8 +11,9 @@ become events, following upsmon (NUT 2.8.3+):
   ...) and its NOT... twin when the token goes. ONLINE fires when OL is seen while the UPS
   was last known on battery, and says for how long it was.
 * Start-up. The first good poll gives STARTUP, plus ONBATT / LOWBATT / FSD / REPLBATT / ALARM
-  for conditions already present. It never gives ONLINE, COMMOK or a NOT... event, nor the
-  milder flag events (CAL, TRIM, ...): those are part of the STARTUP line's status.
+  for conditions already present. It never gives ONLINE or a NOT... event, nor the milder
+  flag events (CAL, TRIM, ...): those are part of the STARTUP line's status. COMMOK comes
+  before it only if polls had failed (and COMMBAD said so) since pyups started.
 * Communications. The first failed poll gives COMMBAD (once per outage), then NOCOMM every
   ``nocomm_warn``; the first good poll after it gives COMMOK. While unreachable the last
   known values are kept, so comparisons after recovery are against what was last seen.
