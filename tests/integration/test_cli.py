@@ -166,3 +166,19 @@ def test_a_broken_rule_expression_names_the_rule_and_position_with_exit_78(
         f'pyups: {bad}:6: rule[0].if: rule "outage": unexpected end of expression at '
         'position 24 in "OB and battery.charge <"'
     )
+
+
+def test_check_config_warns_when_the_shutdown_command_cannot_run(tmp_path: Path) -> None:
+    config = tmp_path / "pyups.conf"
+    config.write_text(
+        '[monitor]\nshutdown_command = ["/nonexistent/poweroff"]\n'
+        '[[rule]]\nname = "down"\non = ["LOWBATT"]\ndo = [{ shutdown = true }]\n'
+    )
+    result = pyups("check-config", "-c", str(config))
+    assert result.returncode == 0
+    assert result.stderr == (
+        f"pyups: warning: {config}: monitor.shutdown_command: '/nonexistent/poweroff' is not an "
+        "executable program on this host, so the rules' shutdown action would fail\n"
+    )
+    config.write_text('[monitor]\nshutdown_command = ["/nonexistent/poweroff"]\n')
+    assert pyups("check-config", "-c", str(config)).stderr == ""  # no rule would run it
