@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -136,22 +136,45 @@ def write_config(
         "state_file": f'"{tmp_path}/state.json"',
         **monitor,
     }
-    text = "[monitor]\n" + "".join(f"{k} = {v}\n" for k, v in settings.items())
-    text += f'[[ups]]\nname = "eaton800"\nserver = "{nut.server}"\n'
+    body = f'[[ups]]\nname = "eaton800"\nserver = "{nut.server}"\n'
     if login:
-        text += f'username = "{nut.admin_user}"\npassword_file = "{tmp_path}/secret"\n'
+        body += f'username = "{nut.admin_user}"\npassword_file = "{tmp_path}/secret"\n'
         (tmp_path / "secret").write_text(nut.admin_password + "\n")
+    return checked_config(tmp_path, settings, body + rules)
+
+
+def checked_config(tmp_path: Path, monitor: Mapping[str, str], body: str) -> str:
+    """``tmp_path/pyups.conf``: ``[monitor]`` with these keys (TOML values), then ``body``.
+
+    Owner-readable only, and accepted by ``pyups check-config``, so a test fails on its own
+    typo, not later on a puzzling monitor.
+    """
+    text = "[monitor]\n" + "".join(f"{k} = {v}\n" for k, v in monitor.items())
     path = tmp_path / "pyups.conf"
-    path.write_text(text + rules)
+    path.write_text(text + body)
     path.chmod(0o600)
-    check = subprocess.run(
-        [sys.executable, "-m", "pyups", "check-config", "-c", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    check = cli("check-config", "-c", str(path))
     assert check.returncode == 0, check.stderr
     return str(path)
+
+
+def cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """``pyups ARGS`` to completion, never with the host's own config or password."""
+    environment = {
+        k: v for k, v in os.environ.items() if k not in ("PYUPS_PASSWORD", "PYUPS_CONFIG")
+    }
+    environment["PYUPS_CONFIG"] = "/dev/null"
+    return subprocess.run(
+        [sys.executable, "-m", "pyups", *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={**environment, **(env or {})},
+        timeout=timeout,
+        check=False,
+    )
 
 
 def read_journal(pid: int, since: float) -> list[Entry]:

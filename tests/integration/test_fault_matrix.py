@@ -37,7 +37,7 @@ import pytest
 
 from pyups.sim import NutServer, eaton800
 
-from .conftest import Entry, Pyups
+from .conftest import Entry, Pyups, checked_config
 from .fakeupsd import FakeUpsd
 
 pytestmark = pytest.mark.integration
@@ -62,20 +62,7 @@ def make_config(tmp_path: Path, upses: list[str], rules: str = "", **monitor: st
         "state_file": '""',
         **monitor,
     }
-    text = "[monitor]\n" + "".join(f"{k} = {v}\n" for k, v in settings.items())
-    text += "".join(upses)
-    path = tmp_path / "pyups.conf"
-    path.write_text(text + rules)
-    path.chmod(0o600)
-    check = subprocess.run(
-        [sys.executable, "-m", "pyups", "check-config", "-c", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert check.returncode == 0, check.stderr
-    return str(path)
+    return checked_config(tmp_path, settings, "".join(upses) + rules)
 
 
 def of(entries: list[Entry], ups: str | None = None, event: str | None = None) -> list[Entry]:

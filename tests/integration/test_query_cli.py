@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import pty
@@ -17,8 +18,10 @@ import pytest
 
 from pyups.sim import NutServer, free_port
 
+from .conftest import cli as run_cli
 from .fakeupsd import FakeUpsd
 
+cli = functools.partial(run_cli, timeout=30)
 VIEWER = "[viewer]\n  password = viewpass\n"  # may log in, may neither SET nor run commands
 
 
@@ -35,24 +38,6 @@ def secret(tmp_path: Path, upsd: NutServer) -> str:
     path.write_text(upsd.admin_password + "\n")
     path.chmod(0o600)
     return str(path)
-
-
-def cli(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 30
-) -> subprocess.CompletedProcess[str]:
-    environment = {
-        k: v for k, v in os.environ.items() if k not in ("PYUPS_PASSWORD", "PYUPS_CONFIG")
-    }
-    environment["PYUPS_CONFIG"] = "/dev/null"  # never the host's own config
-    return subprocess.run(
-        [sys.executable, "-m", "pyups", *args],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        env={**environment, **(env or {})},
-        timeout=timeout,
-        check=False,
-    )
 
 
 def nut_tool(*args: str) -> str:

@@ -8,11 +8,8 @@ encrypted; the same settings against a plain upsd must fail, never fall back to 
 
 from __future__ import annotations
 
-import os
 import shutil
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,7 +24,7 @@ from pyups.nut import Connection, NutError, poll
 from pyups.nut.client import Tls
 from pyups.sim import NutServer, make_certificates
 
-from .conftest import Pyups
+from .conftest import Pyups, checked_config, cli
 
 pytestmark = pytest.mark.integration
 
@@ -58,40 +55,20 @@ def handshakes(nut: NutServer) -> int:
 
 def tls_config(tmp_path: Path, nut: NutServer, ups: str = "", rules: str = "") -> str:
     """A config watching ``nut``'s eaton800 with ``ups`` (TOML lines) added to its [[ups]]."""
-    text = (
-        "[monitor]\n"
-        'interval = "0.3s"\ninterval_alert = "0.3s"\ntimeout = "2s"\n'
-        f'state_file = "{tmp_path}/state.json"\n'
-        f'[[ups]]\nname = "eaton800"\nserver = "{nut.server}"\n{ups}{rules}'
-    )
-    path = tmp_path / "pyups.conf"
-    path.write_text(text)
-    path.chmod(0o600)
-    check = cli("check-config", "-c", str(path))
-    assert check.returncode == 0, check.stderr
-    return str(path)
+    monitor = {
+        "interval": '"0.3s"',
+        "interval_alert": '"0.3s"',
+        "timeout": '"2s"',
+        "state_file": f'"{tmp_path}/state.json"',
+    }
+    body = f'[[ups]]\nname = "eaton800"\nserver = "{nut.server}"\n{ups}{rules}'
+    return checked_config(tmp_path, monitor, body)
 
 
 def login(tmp_path: Path, nut: NutServer) -> str:
     (tmp_path / "admin.secret").write_text(nut.admin_password + "\n")
     (tmp_path / "admin.secret").chmod(0o600)
     return f'username = "{nut.admin_user}"\npassword_file = "admin.secret"\n'
-
-
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {
-        k: v for k, v in os.environ.items() if k not in ("PYUPS_PASSWORD", "PYUPS_CONFIG")
-    }
-    environment["PYUPS_CONFIG"] = "/dev/null"  # never the host's own config
-    return subprocess.run(
-        [sys.executable, "-m", "pyups", *args],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        env={**environment, **(env or {})},
-        timeout=60,
-        check=False,
-    )
 
 
 def never(run: Pyups, event: str, seconds: float) -> None:

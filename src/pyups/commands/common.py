@@ -41,6 +41,17 @@ def config_path(option: str | None) -> tuple[str, bool]:
     return DEFAULT_CONFIG_PATH, False
 
 
+def positive_duration(option: str, text: str) -> float:
+    """A command-line duration that must be more than zero; a usage error otherwise."""
+    try:
+        seconds = parse_duration(text)
+    except DurationError as exc:
+        raise Failure(f"{option}: {exc}", EXIT_USAGE) from None
+    if seconds <= 0:
+        raise Failure(f"{option}: must be more than 0", EXIT_USAGE)
+    return seconds
+
+
 def monitor_config(
     option: str | None, ups_args: Sequence[str], interval: str | None = None, dry_run: bool = False
 ) -> Config:
@@ -68,12 +79,7 @@ def monitor_config(
         unique = {(u.name, u.server): u for u in chosen}  # the same UPS twice is one UPS
         config = replace(config, ups=tuple(unique.values()))
     if interval is not None:
-        try:
-            seconds = parse_duration(interval)
-        except DurationError as exc:
-            raise Failure(f"--interval: {exc}", EXIT_USAGE) from None
-        if seconds <= 0:
-            raise Failure("--interval: must be more than 0", EXIT_USAGE)
+        seconds = positive_duration("--interval", interval)
         monitor = replace(
             config.monitor,
             interval=seconds,

@@ -9,11 +9,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from pyups.address import AddressError, Server, UpsAddress, parse_server, parse_ups
-from pyups.commands.common import EXIT_FAILURE, EXIT_USAGE, Failure
+from pyups.commands.common import EXIT_FAILURE, EXIT_USAGE, Failure, positive_duration
 from pyups.commands.explain import Known, Request, explain
 from pyups.commands.login import Login
 from pyups.config import UpsConfig
-from pyups.core.durations import DurationError, parse_duration
 from pyups.nut.client import Connection, Tls
 from pyups.nut.errors import NutError
 
@@ -33,13 +32,7 @@ def server_address(text: str) -> Server:
 
 
 def timeout(text: str) -> float:
-    try:
-        seconds = parse_duration(text)
-    except DurationError as exc:
-        raise Failure(f"--timeout: {exc}", EXIT_USAGE) from None
-    if seconds <= 0:
-        raise Failure("--timeout: must be more than 0", EXIT_USAGE)
-    return seconds
+    return positive_duration("--timeout", text)
 
 
 def tls_settings(
