@@ -116,12 +116,13 @@ class LineReader:
             if at >= 0:
                 block = bytes(self._buf[:at])
                 del self._buf[: at + len(marker)]
-                raw = block.split(b"\n")[:-1]
-                if len(raw) > MAX_REPLY_LINES:
+                lines = block.decode("utf-8", "replace").split("\n")[:-1]
+                if len(lines) > MAX_REPLY_LINES:
                     raise NutError(PROTOCOL, "reply has too many lines")
-                if len(block) > MAX_LINE and max(map(len, raw)) > MAX_LINE:  # bytes, not chars
+                # The cap is in bytes; only a block longer than it can hold a line that is.
+                if len(block) > MAX_LINE and max(map(len, block.split(b"\n"))) > MAX_LINE:
                     raise NutError(PROTOCOL, f"reply line longer than {MAX_LINE} bytes")
-                return block.decode("utf-8", "replace").split("\n")[:-1]
+                return lines
             if len(self._buf) - (self._buf.rfind(b"\n") + 1) > MAX_LINE:
                 raise NutError(PROTOCOL, f"reply line longer than {MAX_LINE} bytes")
             if len(self._buf) > MAX_REPLY_BYTES:

@@ -207,7 +207,7 @@ class Monitor:
             self._ready = True
             self.notifier.ready(self._status())
         healthy = self._check_pollers(now)
-        if self._ready:
+        if self._ready and self.notifier.enabled:  # no line to build when nobody reads it
             self.notifier.status(self._status())
         period = self.notifier.watchdog
         if healthy and period is not None and now - self._last_ping >= period / 2:
