@@ -7,20 +7,23 @@ value with spaces or quotes reaches the driver exactly as typed.
 from __future__ import annotations
 
 import argparse
+import functools
+from collections.abc import Callable
 
 from pyups.address import UpsAddress
 from pyups.commands.common import EXIT_OK, EXIT_USAGE, Failure
 from pyups.commands.explain import Request
 from pyups.commands.login import Sources, config_entry, resolve
 from pyups.commands.upsd import print_json, session, timeout, tls_settings, ups_address
-from pyups.nut.client import Tls
+from pyups.config import UpsConfig
 
 
 def cmd_main(args: argparse.Namespace) -> int:
     address = ups_address(args.ups)
     seconds = timeout(args.timeout)
-    tls = _tls(args, address)
-    login = resolve(address, "cmd", _sources(args))
+    entry = _entry(args, address)
+    tls = tls_settings(args, entry)
+    login = resolve(address, "cmd", _sources(args), entry)
     request = Request("cmd", address.server, address.name, args.command, login.user, seconds)
     with session(request, login, tls) as upsd:
         upsd.instcmd(address.name, args.command, args.value)
@@ -42,8 +45,9 @@ def set_main(args: argparse.Namespace) -> int:
     address = ups_address(args.ups)
     var, value = _assignment(args.assignment)
     seconds = timeout(args.timeout)
-    tls = _tls(args, address)
-    login = resolve(address, "set", _sources(args))
+    entry = _entry(args, address)
+    tls = tls_settings(args, entry)
+    login = resolve(address, "set", _sources(args), entry)
     request = Request("set", address.server, address.name, var, login.user, seconds)
     with session(request, login, tls) as upsd:
         upsd.set_var(address.name, var, value)
@@ -73,10 +77,11 @@ def _assignment(text: str) -> tuple[str, str]:
     return var, value
 
 
-def _tls(args: argparse.Namespace, address: UpsAddress) -> Tls | None:
-    """--tls and friends, else the config's tls = true for this UPS: a password sent to an
-    upsd the config reaches over TLS never travels in clear text from the command line."""
-    return tls_settings(args, lambda: config_entry(address, args.config))
+def _entry(args: argparse.Namespace, address: UpsAddress) -> Callable[[], UpsConfig | None]:
+    """The config's entry for the UPS, read at most once: for its TLS settings (a password
+    for an upsd the config reaches over TLS never travels in clear text from the command
+    line) and for its login."""
+    return functools.cache(lambda: config_entry(address, args.config))
 
 
 def _sources(args: argparse.Namespace) -> Sources:

@@ -45,25 +45,34 @@ class Sources:
     warn: Callable[[str], None] = lambda line: print(f"pyups: warning: {line}", file=sys.stderr)
 
 
-def resolve(address: UpsAddress, action: str, sources: Sources) -> Login:
-    """The user and password to run ``action`` on ``address`` with; raises Failure."""
+def resolve(
+    address: UpsAddress,
+    action: str,
+    sources: Sources,
+    entry: Callable[[], UpsConfig | None] | None = None,
+) -> Login:
+    """The user and password to run ``action`` on ``address`` with; raises Failure.
+
+    ``entry`` looks up the config's entry for the UPS (by default in ``sources.config``);
+    it is called only when the command line left the user or the password open.
+    """
     password = None
     if sources.password_file is not None:
         password = _read_file(sources.password_file, sources.warn)
     elif sources.env.get("PYUPS_PASSWORD"):
         password = sources.env["PYUPS_PASSWORD"]
-    entry = None
+    ups = None
     if sources.user is None or password is None:
-        entry = config_entry(address, sources.config)
-    user = sources.user or (entry.username if entry else None)
+        ups = entry() if entry is not None else config_entry(address, sources.config)
+    user = sources.user or (ups.username if ups else None)
     if not user:
         raise Failure(
             f"pyups {action} needs an upsd user: pass -u USER (a user in upsd.users allowed "
             f"to do it), or set username in the config's [[ups]] entry for {address.name}",
             EXIT_USAGE,
         )
-    if password is None and entry is not None and entry.username == user:
-        password = entry.password
+    if password is None and ups is not None and ups.username == user:
+        password = ups.password
     if password is None and sources.interactive():
         try:
             password = sources.prompt(f"Password for {user} on {address.server}: ")
