@@ -6,11 +6,9 @@ Every process a fixture starts is ended by its PID when the test is over, pass o
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,86 +19,22 @@ from typing import Any
 
 import pytest
 
-from pyups.sim import NutServer
+from pyups.sim import NutServer, SimulatorError
+from pyups.sim.journald import shared_journald
 
 from .fakeupsd import FakeUpsd
 
-JOURNAL_SOCKET = "/run/systemd/journal/socket"
-JOURNALD = "/lib/systemd/systemd-journald"
-
 Entry = dict[str, Any]
-
-
-def journal_answers() -> bool:
-    """True when something is bound to journald's socket (a stale file refuses)."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        try:
-            sock.connect(JOURNAL_SOCKET)
-        except OSError:
-            return False
-    return True
-
-
-# Test sessions running side by side (several checkouts, a developer and CI) share the one
-# journald a session started: each holds a shared lock while it runs, and whichever session
-# finds itself alone at the end stops that journald, by the PID recorded next to the lock.
-SHARED_LOCK = "/run/pyups-tests-journald.lock"
-SHARED_PID = "/run/pyups-tests-journald.pid"
 
 
 @pytest.fixture(scope="session")
 def journald() -> Iterator[None]:
     """A journald to write to and read back from; started here when the host has none."""
-    lock = os.open(SHARED_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(lock, fcntl.LOCK_SH)
-        if not journal_answers():
-            _start_journald()
-        yield
-    finally:
-        _stop_journald_if_alone(lock)
-        os.close(lock)
-
-
-def _start_journald() -> None:
-    process = subprocess.Popen(
-        [JOURNALD], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
-    Path(SHARED_PID).write_text(f"{process.pid}\n")
-    deadline = time.monotonic() + 10
-    while not journal_answers():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("systemd-journald did not start")
-        time.sleep(0.05)
-
-
-def _stop_journald_if_alone(lock: int) -> None:
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return  # another session still writes to it; the last one out stops it
-    try:
-        pid = int(Path(SHARED_PID).read_text())
-    except (OSError, ValueError):
-        return  # the host's own journald, or none started by a test
-    Path(SHARED_PID).unlink()
-    with contextlib.suppress(OSError):
-        if Path(f"/proc/{pid}/exe").resolve() == Path(JOURNALD).resolve():
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + 10
-            while not _gone(pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)  # reap it if this session started it
-
-
-def _gone(pid: int) -> bool:
-    """Exited: no process, or a zombie waiting for a parent that may never reap it."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return True
+        with shared_journald():
+            yield
+    except SimulatorError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture

@@ -161,12 +161,16 @@ class NutServer:
         extra_users: str = "",
         tls: bool = False,
         certificate_names: tuple[str, ...] = (),
+        pollinterval: int | None = None,
     ) -> None:
         self._programs = {name: find_nut_program(name) for name in ("upsd", "dummy-ups")}
         self.devices = dict(devices) if devices is not None else {"eaton800": eaton800()}
         self.server = Server(host, port or free_port(host))
         self.maxage = maxage
         self.extra_users = extra_users
+        # dummy-ups sleeps a whole second in each update (2.8.0), and a SET VAR sent during that
+        # second waits for it; a longer pollinterval (default 2 s) makes such waits rarer.
+        self.pollinterval = pollinterval
         self.admin_user = "pyups-admin"
         self.admin_password = secrets.token_hex(12)
         self.workdir = Path(tempfile.mkdtemp(prefix="pyups-nut-"))
@@ -238,6 +242,13 @@ class NutServer:
 
     def driver_pid(self, name: str) -> int:
         return self._drivers[name].pid
+
+    @property
+    def upsd_pid(self) -> int:
+        """PID of the upsd this server started; SimulatorError if none is running."""
+        if self._upsd is None:
+            raise SimulatorError("this NutServer has no upsd running")
+        return self._upsd.pid
 
     def start_upsd(self) -> None:
         self._upsd = self._spawn("upsd", "upsd")
@@ -358,6 +369,7 @@ class NutServer:
             "ups.conf": "".join(
                 f"[{name}]\n  driver = dummy-ups\n  port = {name}.dev\n"
                 f'  desc = "Simulated {name}"\n'
+                + (f"  pollinterval = {self.pollinterval}\n" if self.pollinterval else "")
                 for name in self.devices
             ),
         }

@@ -1,0 +1,91 @@
+"""A systemd-journald for tests and benchmarks on hosts that run none (containers, CI).
+
+Several users may want it at once (test sessions of two checkouts, a benchmark beside them):
+each holds a shared lock while it writes, the first one finding no journald starts one and
+records its PID next to the lock, and whichever user finds itself alone at the end stops
+that journald, by that PID. A host's own journald is used and never touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from pyups.sim import SimulatorError
+
+JOURNAL_SOCKET = "/run/systemd/journal/socket"
+JOURNALD = "/lib/systemd/systemd-journald"
+SHARED_LOCK = "/run/pyups-tests-journald.lock"
+SHARED_PID = "/run/pyups-tests-journald.pid"
+
+
+def journal_answers() -> bool:
+    """True when something is bound to journald's socket (a stale file refuses)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect(JOURNAL_SOCKET)
+        except OSError:
+            return False
+    return True
+
+
+@contextlib.contextmanager
+def shared_journald() -> Iterator[None]:
+    """A journald to write to and read back from while the block runs."""
+    lock = os.open(SHARED_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        if not journal_answers():
+            _start()
+        yield
+    finally:
+        _stop_if_alone(lock)
+        os.close(lock)
+
+
+def _start() -> None:
+    process = subprocess.Popen(
+        [JOURNALD], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    Path(SHARED_PID).write_text(f"{process.pid}\n")
+    deadline = time.monotonic() + 10
+    while not journal_answers():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise SimulatorError("systemd-journald did not start")
+        time.sleep(0.05)
+
+
+def _stop_if_alone(lock: int) -> None:
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return  # someone else still writes to it; the last one out stops it
+    try:
+        pid = int(Path(SHARED_PID).read_text())
+    except (OSError, ValueError):
+        return  # the host's own journald, or none started here
+    Path(SHARED_PID).unlink()
+    with contextlib.suppress(OSError):
+        if Path(f"/proc/{pid}/exe").resolve() == Path(JOURNALD).resolve():
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while not _gone(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)  # reap it if this process started it
+
+
+def _gone(pid: int) -> bool:
+    """Exited: no process, or a zombie waiting for a parent that may never reap it."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
