@@ -38,7 +38,14 @@ from pyups.core.tracker import Timing, UpsState, initial, step
 from pyups.nut import client
 from pyups.nut.client import MAX_LINE, LineReader
 from pyups.nut.errors import CLOSED, PROTOCOL, NutError
-from pyups.nut.protocol import check_error, parse_list, parse_ups_list, quote, split_line
+from pyups.nut.protocol import (
+    check_error,
+    parse_list,
+    parse_list_block,
+    parse_ups_list,
+    quote,
+    split_line,
+)
 
 UPS, SERVER = "eaton800", "h:3493"
 
@@ -854,6 +861,34 @@ def test_the_fast_path_of_parse_list_agrees_with_split_line(ups: str, name: str,
         assert len(words) < 3
         return
     assert parsed == {words[2]: words[3] if len(words) > 3 else ""}
+
+
+@given(
+    st.sampled_from(["VAR", "RW"]),
+    nut_names,
+    st.lists(
+        st.one_of(
+            st.builds(lambda n, v: f"VAR u {n} {quote(v)}", nut_names, no_newline_text),
+            st.builds(lambda n, v: f'VAR u {n} "{v}"', nut_names, no_newline_text),
+            line_texts,
+        ),
+        max_size=6,
+    ),
+)
+def test_a_whole_list_block_parses_exactly_like_its_lines(
+    kind: str, ups: str, drawn: list[str]
+) -> None:
+    lines = [line.replace("VAR u ", f"{kind} {ups} ", 1) for line in drawn]
+    text = "".join(f"{line}\n" for line in lines)
+    try:
+        expected: dict[str, str] | str = parse_list(lines, kind, ups)
+    except NutError as exc:
+        expected = exc.code
+    try:
+        got: dict[str, str] | str = parse_list_block(text, kind, ups)
+    except NutError as exc:
+        got = exc.code
+    assert got == expected
 
 
 # -- the line reader ---------------------------------------------------------------------------

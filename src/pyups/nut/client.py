@@ -27,6 +27,7 @@ NUT's own client. Its defects are neutralised here, once, at the boundary:
 
 from __future__ import annotations
 
+import select
 import socket
 import ssl
 import time
@@ -38,7 +39,14 @@ from PyNUTClient.PyNUT import PyNUTClient, PyNUTError
 
 from pyups.address import Server
 from pyups.nut.errors import CLOSED, CONNECT, PROTOCOL, TIMEOUT, TLS, NutError
-from pyups.nut.protocol import check_error, parse_list, parse_ups_list, quote, split_line
+from pyups.nut.protocol import (
+    check_error,
+    parse_list,
+    parse_list_block,
+    parse_ups_list,
+    quote,
+    split_line,
+)
 
 MAX_LINE = 8192  # bytes; upsd's own lines stay far below this
 MAX_REPLY_LINES = 20000  # per LIST reply
@@ -85,6 +93,8 @@ class LineReader:
         self.sock = sock
         self._buf = bytearray()
         self.deadline = float("inf")
+        self._poller = select.poll()
+        self._waiting_for = 0
 
     def readline(self) -> str:
         """One line without its newline; raises NutError (CLOSED, TIMEOUT, PROTOCOL)."""
@@ -101,9 +111,13 @@ class LineReader:
             self._fill()
 
     def read_through(self, last: str) -> list[str]:
-        """Every line before the line ``last``, which is consumed too: one LIST reply body.
+        """Every line before the line ``last``, which is consumed too: one LIST reply body."""
+        return self.read_block(last).split("\n")[:-1]
 
-        The reply is gathered whole and split once, which is several times cheaper than a
+    def read_block(self, last: str) -> str:
+        """The lines before the line ``last`` as one text, each ending in ``\\n``.
+
+        The reply is gathered whole and decoded once, which is several times cheaper than a
         line at a time; line length and reply size stay capped while it arrives.
         """
         marker = last.encode("utf-8") + b"\n"
@@ -116,28 +130,49 @@ class LineReader:
             if at >= 0:
                 block = bytes(self._buf[:at])
                 del self._buf[: at + len(marker)]
-                lines = block.decode("utf-8", "replace").split("\n")[:-1]
-                if len(lines) > MAX_REPLY_LINES:
+                if block.count(b"\n") > MAX_REPLY_LINES:
                     raise NutError(PROTOCOL, "reply has too many lines")
                 # The cap is in bytes; only a block longer than it can hold a line that is.
                 if len(block) > MAX_LINE and max(map(len, block.split(b"\n"))) > MAX_LINE:
                     raise NutError(PROTOCOL, f"reply line longer than {MAX_LINE} bytes")
-                return lines
+                return block.decode("utf-8", "replace")
             if len(self._buf) - (self._buf.rfind(b"\n") + 1) > MAX_LINE:
                 raise NutError(PROTOCOL, f"reply line longer than {MAX_LINE} bytes")
             if len(self._buf) > MAX_REPLY_BYTES:
                 raise NutError(PROTOCOL, f"reply larger than {MAX_REPLY_BYTES} bytes")
             self._fill()
 
+    def send(self, data: bytes) -> None:
+        """Send a whole request before the deadline (the socket may be non-blocking)."""
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[self.sock.send(view) :]
+            except (BlockingIOError, ssl.SSLWantWriteError):
+                self._wait(select.POLLOUT)
+            except TimeoutError:
+                raise NutError(TIMEOUT) from None
+
     def _fill(self) -> None:
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            raise NutError(TIMEOUT)
-        self.sock.settimeout(remaining)
-        try:
-            data = self.sock.recv(_RECV)
-        except TimeoutError:
-            raise NutError(TIMEOUT) from None
+        """Append what the socket has, waiting for it until the deadline.
+
+        Once connected the socket is non-blocking (:meth:`Connection.open`): a read that finds
+        data costs one system call, where a socket timeout would poll before every read.
+        Before that (login, STARTTLS) it has a timeout, shortened here to the deadline.
+        """
+        while True:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                raise NutError(TIMEOUT)
+            if self.sock.gettimeout() != 0.0:
+                self.sock.settimeout(remaining)
+            try:
+                data = self.sock.recv(_RECV)
+                break
+            except (BlockingIOError, ssl.SSLWantReadError):
+                self._wait(select.POLLIN)  # nothing yet, or only part of a TLS record
+            except TimeoutError:
+                raise NutError(TIMEOUT) from None
         if not data:
             raise NutError(CLOSED, "upsd closed the connection in the middle of a reply")
         if _QUICKACK is not None:
@@ -146,6 +181,15 @@ class LineReader:
             # stalls ~44 ms there as well (measured: 44.0 ms -> 0.3 ms).
             self.sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
         self._buf += data
+
+    def _wait(self, event: int) -> None:
+        """Block until the socket is ready for ``event``; NutError(TIMEOUT) at the deadline."""
+        remaining = self.deadline - time.monotonic()
+        if event != self._waiting_for:
+            self._poller.register(self.sock, event)  # registering again modifies
+            self._waiting_for = event
+        if remaining <= 0 or not self._poller.poll(remaining * 1000):
+            raise NutError(TIMEOUT)
 
 
 class _Client(PyNUTClient):  # type: ignore[misc]
@@ -239,6 +283,7 @@ class Connection:
             )
             sock = client._PyNUTClient__srv_handler
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.settimeout(0)  # from here on LineReader waits, bounded by each deadline
         except Exception as exc:
             raise translate(exc, self.server) from None
         self._client = client
@@ -295,7 +340,10 @@ class Connection:
             raise NutError(PROTOCOL, f"unexpected answer to INSTCMD: {line[:80]!r}")
 
     def _list(self, kind: str, ups: str) -> dict[str, str]:
-        return parse_list(self._request_list(f"LIST {kind} {ups}", f"{kind} {ups}"), kind, ups)
+        text = self._request_block(f"LIST {kind} {ups}", f"{kind} {ups}")
+        if kind == "CMD":
+            return parse_list(text.split("\n")[:-1], kind, ups)
+        return parse_list_block(text, kind, ups)
 
     def _get(self, kind: str, ups: str, name: str) -> str:
         """``GET kind ups name``; the reply repeats the request words and adds the value."""
@@ -306,11 +354,16 @@ class Connection:
         return words[3]
 
     def _request_list(self, request: str, subject: str) -> list[str]:
-        def run(client: _Client) -> list[str]:
+        return self._request_block(request, subject).split("\n")[:-1]
+
+    def _request_block(self, request: str, subject: str) -> str:
+        """The body of a ``LIST`` reply as text, one ``\\n``-terminated line per item."""
+
+        def run(client: _Client) -> str:
             first = _ask(client, request)
             if first != f"BEGIN LIST {subject}":
                 raise NutError(PROTOCOL, f"unexpected answer to {request}: {first[:80]!r}")
-            return client.reader.read_through(f"END LIST {subject}")
+            return client.reader.read_block(f"END LIST {subject}")
 
         return self._call(run)
 
@@ -333,8 +386,9 @@ class Connection:
 
 def _ask(client: _Client, request: str) -> str:
     """Send one request line and return the first reply line, raising on ``ERR``."""
-    client._PyNUTClient__srv_handler.sendall(request.encode("utf-8") + b"\n")
-    line = client.reader.readline()
+    reader = client.reader
+    reader.send(request.encode("utf-8") + b"\n")
+    line = reader.readline()
     check_error(line)
     return line
 
