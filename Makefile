@@ -10,7 +10,7 @@ APT_PACKAGES := nut-server nut-client libsystemd-dev pkg-config python3-venv pyt
 	rsyslog systemd libnss3-tools
 STAMP := $(VENV)/.installed
 
-.PHONY: all deps apt-deps venv demo test lint typecheck unit integration clean
+.PHONY: all deps apt-deps venv demo test lint typecheck unit integration bench clean
 
 all: test
 
@@ -52,6 +52,22 @@ integration: deps
 
 test: deps lint typecheck
 	$(PY) -m pytest
+
+# Every benchmark in bench/, one after the other on a quiet machine, then the README's
+# Performance section and docs/latency.png are rewritten from their results. Exits non-zero
+# when a figure misses its target.
+BENCH_STAMP := $(VENV)/.bench-installed
+BENCHES := poll_cost latency idle_cost scale replay_throughput
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[test,bench]'
+	touch $@
+
+bench: deps $(BENCH_STAMP)
+	@status=0; for b in $(BENCHES); do \
+	  echo "== bench/$$b.py"; $(PY) bench/$$b.py || status=1; echo; \
+	done; \
+	$(PY) bench/report.py README.md || status=1; exit $$status
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

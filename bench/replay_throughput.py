@@ -1,8 +1,10 @@
 """Replay throughput: a two-hour outage polled every second, through ``pyups replay``.
 
 Builds the trace (7,200 polls on battery, charge and runtime falling, between two minutes on
-line power), then times the whole command (process start included) and the engine alone.
-Prints a table and writes bench/results/replay_throughput.json.
+line power), then times the whole command (process start included) and the engine alone
+(:func:`pyups.core.engine.replay` in this process over the trace's lines, JSON decoding
+included). One run of each, wall clock: on a machine shared with other benchmarks expect
+some noise. Prints a table and writes bench/results/replay_throughput.json. A few seconds.
 
     .venv/bin/python bench/replay_throughput.py
 """
@@ -15,6 +17,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from harness import machine_line, print_table, write_result
 
 from pyups.config import config_from_text
 from pyups.core.engine import replay
@@ -36,7 +40,7 @@ do = [{ shutdown = true }]
 
 
 def trace_lines() -> list[str]:
-    lines = []
+    lines: list[str] = []
     t0 = 1_795_000_000.0
     for second in range(2 * 3600 + 240):
         on_battery = 120 <= second < 120 + 7200
@@ -59,12 +63,14 @@ def trace_lines() -> list[str]:
 
 
 def main() -> None:
+    print(machine_line())
     lines = trace_lines()
-    config = config_from_text('[[ups]]\nname = "eaton800"\n' + RULES)
+    config_text = '[[ups]]\nname = "eaton800"\n' + RULES
+    config = config_from_text(config_text)
     with tempfile.TemporaryDirectory() as tmp:
         trace, conf = Path(tmp) / "outage.jsonl", Path(tmp) / "pyups.conf"
         trace.write_text("\n".join(lines) + "\n")
-        conf.write_text('[[ups]]\nname = "eaton800"\n' + RULES)
+        conf.write_text(config_text)
         started = time.perf_counter()
         result = subprocess.run(
             [sys.executable, "-m", "pyups", "replay", "-c", str(conf), str(trace), "--json"],
@@ -77,18 +83,22 @@ def main() -> None:
     results = {
         "polls": len(lines),
         "entries_printed": len(result.stdout.splitlines()),
+        "engine_entries": len(events),
         "command_seconds": command,
         "engine_seconds": engine,
         "snapshots_per_second": len(lines) / engine,
+        "command_snapshots_per_second": len(lines) / command,
     }
-    print(f"two-hour outage, 1 s polls: {len(lines)} snapshots, {len(events)} entries")
-    print(f"{'pyups replay (whole command)':<32}{command:>8.3f} s")
-    print(
-        f"{'engine alone':<32}{engine:>8.3f} s   {results['snapshots_per_second']:,.0f} snapshots/s"
+    print_table(
+        f"two-hour outage, 1 s polls: {len(lines)} snapshots, {len(events)} entries",
+        ["run", "seconds", "snapshots/s"],
+        [
+            ["pyups replay (whole command)", f"{command:.3f}", f"{len(lines) / command:,.0f}"],
+            ["engine alone", f"{engine:.3f}", f"{results['snapshots_per_second']:,.0f}"],
+        ],
     )
-    out = Path(__file__).parent / "results" / "replay_throughput.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
+    path = write_result("replay_throughput", results)
+    print(f"results: {path}")
 
 
 if __name__ == "__main__":
