@@ -182,6 +182,18 @@ class LineReader:
             self.sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
         self._buf += data
 
+    def await_reply(self) -> None:
+        """After a request: wait for the first bytes of the reply, unless some are here.
+
+        Asking the socket first would only fail (upsd needs a moment to answer): waiting
+        straight away saves a system call and an exception on every request.
+        """
+        if self._buf or self.sock.gettimeout() != 0.0:
+            return
+        if isinstance(self.sock, ssl.SSLSocket) and self.sock.pending():
+            return
+        self._wait(select.POLLIN)
+
     def _wait(self, event: int) -> None:
         """Block until the socket is ready for ``event``; NutError(TIMEOUT) at the deadline."""
         remaining = self.deadline - time.monotonic()
@@ -388,6 +400,7 @@ def _ask(client: _Client, request: str) -> str:
     """Send one request line and return the first reply line, raising on ``ERR``."""
     reader = client.reader
     reader.send(request.encode("utf-8") + b"\n")
+    reader.await_reply()
     line = reader.readline()
     check_error(line)
     return line
