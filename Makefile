@@ -5,9 +5,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # NUT's server and client (the real upsd/dummy-ups the demo and tests run), libsystemd and
 # pkg-config to build systemd-python, and Debian's venv/headers/compiler for a stock python3;
-# rsyslog and systemd (journald, journalctl, systemd-analyze) for the packaging tests.
+# rsyslog and systemd (journald, journalctl, systemd-analyze) for the packaging tests;
+# prometheus (the server and promtool) for the metrics and alert-rule tests.
 APT_PACKAGES := nut-server nut-client libsystemd-dev pkg-config python3-venv python3-dev gcc \
-	rsyslog systemd libnss3-tools
+	rsyslog systemd libnss3-tools prometheus
 STAMP := $(VENV)/.installed
 
 .PHONY: all deps apt-deps venv demo test lint typecheck unit integration bench clean
@@ -32,7 +33,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,notify]'
 	touch $@
 
 demo: deps
@@ -60,7 +61,7 @@ BENCH_STAMP := $(VENV)/.bench-installed
 BENCHES := poll_cost latency idle_cost scale replay_throughput
 
 $(BENCH_STAMP): $(STAMP)
-	$(PY) -m pip install -q -e '.[test,bench]'
+	$(PY) -m pip install -q -e '.[test,notify,bench]'
 	touch $@
 
 bench: deps $(BENCH_STAMP)
@@ -87,6 +88,8 @@ VENV_DIR ?= /opt/pyups
 # python under /root or /home would not start under the unit's ProtectHome=yes.
 SYSTEM_PYTHON ?= /usr/bin/python3
 INSTALL_VENV ?= yes
+# Optional extras installed with pyups: notify (Apprise) for { notify = "URL" } actions.
+EXTRAS ?= notify
 CONFDIR ?= /etc/pyups
 STATEDIR ?= /var/lib/pyups
 BINDIR := $(PREFIX)/bin
@@ -105,7 +108,7 @@ install:
 	  set -e; \
 	  echo "Creating the venv $(DESTDIR)$(VENV_DIR) and installing pyups into it"; \
 	  $(SYSTEM_PYTHON) -m venv $(DESTDIR)$(VENV_DIR); \
-	  $(DESTDIR)$(VENV_DIR)/bin/python -m pip install -q .; \
+	  $(DESTDIR)$(VENV_DIR)/bin/python -m pip install -q ".$(if $(EXTRAS),[$(EXTRAS)])"; \
 	else echo "INSTALL_VENV=$(INSTALL_VENV): not creating $(DESTDIR)$(VENV_DIR)"; fi
 	install -d -m 755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CATALOGDIR) $(DESTDIR)$(DOCDIR)
 	ln -sfn $(VENV_DIR)/bin/pyups $(DESTDIR)$(BINDIR)/pyups
@@ -114,6 +117,8 @@ install:
 	$(PREFIX_SED) packaging/systemd/pyups.catalog > $(DESTDIR)$(CATALOGDIR)/pyups.catalog
 	chmod 644 $(DESTDIR)$(CATALOGDIR)/pyups.catalog
 	install -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -d -m 755 $(DESTDIR)$(DOCDIR)/prometheus
+	install -m 644 packaging/prometheus/pyups-alerts.yml $(DESTDIR)$(DOCDIR)/prometheus/
 	install -d -m 755 $(DESTDIR)$(CONFDIR)
 	install -m 644 etc/pyups.conf.example $(DESTDIR)$(CONFDIR)/pyups.conf.example
 	@if [ -e $(DESTDIR)$(CONFDIR)/pyups.conf ]; then \
@@ -136,7 +141,8 @@ uninstall:
 	  systemctl disable --now pyups.service 2>/dev/null || true; fi
 	rm -f $(DESTDIR)$(UNITDIR)/pyups.service $(DESTDIR)$(CATALOGDIR)/pyups.catalog
 	rm -f $(DESTDIR)$(CONFDIR)/pyups.conf.example $(DESTDIR)$(DOCDIR)/README.md
-	@for d in $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CATALOGDIR); do \
+	rm -f $(DESTDIR)$(DOCDIR)/prometheus/pyups-alerts.yml
+	@for d in $(DESTDIR)$(DOCDIR)/prometheus $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CATALOGDIR); do \
 	  rmdir $$d 2>/dev/null || true; done
 	@if [ -L $(DESTDIR)$(BINDIR)/pyups ]; then rm -f $(DESTDIR)$(BINDIR)/pyups; fi
 	@case "$(VENV_DIR)" in /?*) rm -rf $(DESTDIR)$(VENV_DIR);; \

@@ -35,12 +35,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--interval", metavar="DUR", help="poll period, e.g. 5s or 500ms")
     p.add_argument("--dry-run", action="store_true", help="log what actions would do, do nothing")
     p.add_argument("--record", metavar="TRACE", help="also append every poll result to TRACE")
+    p.add_argument(
+        "--metrics",
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics on /metrics there (overrides [metrics] listen)",
+    )
     p.set_defaults(func=run.main)
 
     p = sub.add_parser("daemon", help="the monitor detached in the background, with a pidfile")
     _config_option(p)
     _pidfile_option(p)
-    p.set_defaults(func=daemon.daemon_main, ups=[], interval=None, dry_run=False)
+    p.set_defaults(func=daemon.daemon_main, ups=[], interval=None, dry_run=False, metrics=None)
 
     p = sub.add_parser("stop", help="stop the daemon (SIGTERM) and wait until it is gone")
     _pidfile_option(p)

@@ -212,8 +212,10 @@ def test_dry_run_must_be_a_boolean_not_a_string() -> None:
 def test_unknown_top_level_keys_are_reported_with_their_line() -> None:
     errors = errors_of('verbose = true\n\n[logging]\nlevel = "debug"\n')
     assert errors == [
-        "test.conf:1: verbose: unknown key; known top-level keys: monitor, ups, events, rule",
-        "test.conf:3: logging: unknown key; known top-level keys: monitor, ups, events, rule",
+        "test.conf:1: verbose: unknown key; known top-level keys: "
+        "monitor, ups, events, rule, metrics",
+        "test.conf:3: logging: unknown key; known top-level keys: "
+        "monitor, ups, events, rule, metrics",
     ]
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from pyups.config import ConfigError, config_from_text
 from pyups.core.expr import compile_expression
-from pyups.core.rules import ExecAction, InstcmdAction, Rule, ShutdownAction
+from pyups.core.rules import ExecAction, InstcmdAction, NotifyAction, Rule, ShutdownAction
 
 UPS = '[[ups]]\nname = "eaton800"\n[[ups]]\nname = "apc"\nserver = "nas"\n'
 CANARY = "canary-Pa55w0rd-7f3e"
@@ -104,6 +104,22 @@ def test_rules_keep_their_order_and_accept_for_zero_and_seconds() -> None:
         + rule('on = ["COMMBAD"]', "c")
     )
     assert [(r.name, r.hold) for r in rules_of(text)] == [("b", 0.0), ("a", 90.0), ("c", 0.0)]
+
+
+def test_a_notify_action_takes_one_url_or_a_list() -> None:
+    rules = rules_of(
+        '[[rule]]\nname = "a"\nif = "OB"\ndo = [{ notify = "ntfy://ups-topic" }]\n'
+        '[[rule]]\nname = "b"\nif = "OB"\n'
+        'do = [{ notify = ["json://127.0.0.1/hook", '
+        '"tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/42"] }]\n'
+    )
+    assert rules[0].actions == (NotifyAction(("ntfy://ups-topic",)),)
+    assert rules[1].actions == (
+        NotifyAction(
+            ("json://127.0.0.1/hook", "tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/42")
+        ),
+    )
+    assert "AAHdqTcv" not in repr(rules[1].actions)
 
 
 def test_an_empty_do_list_means_no_action() -> None:
@@ -221,11 +237,13 @@ def test_rules_may_be_written_as_an_inline_array_of_tables() -> None:
         ),
         (
             'name = "x"\nif = "OB"\ndo = [{ shutdown = false }]',
-            'test.conf:9: rule[0].do[0]: rule "x": unknown action; use exec, instcmd or shutdown',
+            'test.conf:9: rule[0].do[0]: rule "x": '
+            "unknown action; use exec, instcmd, notify or shutdown",
         ),
         (
             'name = "x"\nif = "OB"\ndo = [{ reboot = true }]',
-            'test.conf:9: rule[0].do[0]: rule "x": unknown action; use exec, instcmd or shutdown',
+            'test.conf:9: rule[0].do[0]: rule "x": '
+            "unknown action; use exec, instcmd, notify or shutdown",
         ),
         (
             'name = "x"\nif = "OB"\ndo = [{ shutdown = true, instcmd = "x" }]',
@@ -253,6 +271,22 @@ def test_rules_may_be_written_as_an_inline_array_of_tables() -> None:
         (
             'name = "x"\nif = "OB"\ndo = [{ exec = ["/bin/x"], timeout = 0 }]',
             'test.conf:9: rule[0].do[0].timeout: rule "x": 0 must be longer than zero',
+        ),
+        (
+            'name = "x"\nif = "OB"\ndo = [{ notify = [] }]',
+            'test.conf:9: rule[0].do[0].notify: rule "x": must be an Apprise URL or a non-empty',
+        ),
+        (
+            'name = "x"\nif = "OB"\ndo = [{ notify = "my-topic" }]',
+            'test.conf:9: rule[0].do[0].notify: rule "x": not an Apprise URL (no scheme://)',
+        ),
+        (
+            'name = "x"\nif = "OB"\ndo = [{ notify = ["ntfy://t", "bogus://token"] }]',
+            'test.conf:9: rule[0].do[0].notify[1]: rule "x": bogus:// URL that Apprise cannot',
+        ),
+        (
+            'name = "x"\nif = "OB"\ndo = [{ notify = "ntfy://t", timeout = "5s" }]',
+            'test.conf:9: rule[0].do[0].timeout: rule "x": unknown key; notify takes no other key',
         ),
         (
             'name = "x"\nif = "OB"\ndo = [{ exec = ["/bin/x"], value = "1" }]',

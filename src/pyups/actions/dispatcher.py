@@ -24,7 +24,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 
-from pyups.actions import instcmd, run_exec, shutdown
+from pyups.actions import instcmd, notify, run_exec, shutdown
 from pyups.actions.outcome import Outcome, action_event
 from pyups.actions.process import ProcessGroups
 from pyups.core.events import Event
@@ -32,6 +32,7 @@ from pyups.core.rules import (
     ActionRequest,
     ExecAction,
     InstcmdAction,
+    NotifyAction,
     ShutdownAction,
     describe,
 )
@@ -180,6 +181,8 @@ class Dispatcher:
                 outcome = instcmd.run_instcmd(
                     action, event, self._credentials, self.nut_timeout, self._tls
                 )
+            elif isinstance(action, NotifyAction):
+                outcome = notify.run_notify(action, event)
             else:
                 outcome = shutdown.run_shutdown(
                     self.shutdown_command, event, self._groups, self._note

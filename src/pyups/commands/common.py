@@ -15,6 +15,7 @@ from pyups.config import (
     default_config,
     load_config,
 )
+from pyups.config.schema import Invalid, MetricsConfig, parse_listen
 from pyups.core.durations import DurationError, parse_duration
 
 EXIT_OK = 0
@@ -53,7 +54,11 @@ def positive_duration(option: str, text: str) -> float:
 
 
 def monitor_config(
-    option: str | None, ups_args: Sequence[str], interval: str | None = None, dry_run: bool = False
+    option: str | None,
+    ups_args: Sequence[str],
+    interval: str | None = None,
+    dry_run: bool = False,
+    metrics: str | None = None,
 ) -> Config:
     """The configuration ``pyups run`` uses: the file, UPS arguments, command-line overrides.
 
@@ -88,6 +93,12 @@ def monitor_config(
         config = replace(config, monitor=monitor)
     if dry_run:
         config = replace(config, monitor=replace(config.monitor, dry_run=True))
+    if metrics is not None:
+        try:
+            listen = parse_listen(metrics)
+        except Invalid as exc:
+            raise Failure(f"--metrics: {exc}", EXIT_USAGE) from None
+        config = replace(config, metrics=MetricsConfig(listen))
     if not config.ups:
         where = config.source or path
         raise ConfigError(

@@ -18,6 +18,7 @@ import daemon
 
 from pyups.commands.common import EXIT_OK, Failure, monitor_config
 from pyups.commands.run import reloader, start_monitor
+from pyups.service.metrics import Metrics, MetricsError
 from pyups.service.pidfile import AlreadyRunning, PidFile, running
 from pyups.sinks.journal import JournalSink
 
@@ -31,6 +32,11 @@ def daemon_main(args: argparse.Namespace) -> int:
     elif os.environ.get("PYUPS_CONFIG"):
         args.config = os.path.abspath(os.environ["PYUPS_CONFIG"])
     config = monitor_config(args.config, [])
+    if config.metrics.listen is not None:
+        try:  # said here, on the terminal: once detached, stderr is /dev/null
+            Metrics.check_address(config.metrics.listen)
+        except MetricsError as exc:
+            raise Failure(str(exc)) from None
     path = os.path.abspath(args.pidfile)
     pidfile = PidFile(path)
     try:
@@ -50,7 +56,12 @@ def daemon_main(args: argparse.Namespace) -> int:
         signal_map={},  # the monitor installs its own handlers
     )
     with context:
-        monitor = start_monitor(config, [JournalSink()], None, reloader(args))
+        sink = JournalSink()
+        try:
+            monitor = start_monitor(config, [sink], None, reloader(args))
+        except Failure as exc:
+            sink.note(f"pyups cannot start: {exc}", "err")
+            raise
         monitor.run()
     return EXIT_OK
 

@@ -9,6 +9,7 @@ from types import FrameType
 
 from pyups.commands.common import EXIT_OK, Failure, monitor_config
 from pyups.config import Config, ConfigError
+from pyups.service.metrics import MetricsError
 from pyups.service.monitor import Monitor
 from pyups.sinks import Sink
 from pyups.sinks.console import ConsoleSink, stderr_is_journal
@@ -16,7 +17,7 @@ from pyups.sinks.journal import JournalSink
 
 
 def main(args: argparse.Namespace) -> int:
-    config = monitor_config(args.config, args.ups, args.interval, args.dry_run)
+    config = monitor_config(args.config, args.ups, args.interval, args.dry_run, args.metrics)
     monitor = start_monitor(config, foreground_sinks(), args.record, reloader(args))
     monitor.run()
     return EXIT_OK
@@ -27,7 +28,9 @@ def reloader(args: argparse.Namespace) -> Callable[[], Config]:
 
     def load() -> Config:
         try:
-            return monitor_config(args.config, args.ups, args.interval, args.dry_run)
+            return monitor_config(
+                args.config, args.ups, args.interval, args.dry_run, getattr(args, "metrics", None)
+            )
         except Failure as exc:
             raise ConfigError([str(exc)]) from None
 
@@ -40,6 +43,8 @@ def start_monitor(
     """A monitor with SIGTERM/SIGINT stopping it and SIGHUP reloading it."""
     try:
         monitor = Monitor(config, sinks, record=record, load=load)
+    except MetricsError as exc:
+        raise Failure(str(exc)) from None
     except OSError as exc:
         raise Failure(f"--record {record}: cannot write: {exc.strerror or exc}") from None
 

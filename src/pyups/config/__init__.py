@@ -5,6 +5,7 @@ from pyups.config.schema import (
     DEFAULT_CONFIG_PATH,
     Config,
     EventSettings,
+    MetricsConfig,
     MonitorConfig,
     UpsConfig,
 )
@@ -14,6 +15,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "EventSettings",
+    "MetricsConfig",
     "MonitorConfig",
     "UpsConfig",
     "config_from_text",

@@ -23,6 +23,7 @@ from pyups.config.schema import (
     EventSettings,
     Invalid,
     Key,
+    MetricsConfig,
     MonitorConfig,
     UpsConfig,
     keys_of,
@@ -128,6 +129,12 @@ def _monitor(value: object, ctx: Context) -> MonitorConfig:
             "interval",
         )
     return monitor
+
+
+def _metrics(value: object, ctx: Context) -> MetricsConfig:
+    """The [metrics] table."""
+    values = ctx.table(value, "metrics", keys_of("metrics")) if value is not None else {}
+    return MetricsConfig(**(values or {}))
 
 
 def _ups_list(value: object, ctx: Context) -> tuple[UpsConfig, ...]:
@@ -337,6 +344,7 @@ SECTIONS: dict[str, tuple[str, Section]] = {
     "ups": ("ups", _ups_list),
     "events": ("events", _events),
     "rule": ("rules", _rules),
+    "metrics": ("metrics", _metrics),
 }
 
 

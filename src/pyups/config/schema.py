@@ -21,6 +21,7 @@ from pyups.core.rules import (
     Action,
     ExecAction,
     InstcmdAction,
+    NotifyAction,
     Rule,
     ShutdownAction,
 )
@@ -69,6 +70,13 @@ class EventSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricsConfig:
+    """The ``[metrics]`` table: where to serve Prometheus metrics; None serves none."""
+
+    listen: Server | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """A whole validated configuration; ``events`` holds only the events the file mentions."""
 
@@ -77,6 +85,7 @@ class Config:
     events: Mapping[str, EventSettings]
     source: str | None = None
     rules: tuple[Rule, ...] = ()
+    metrics: MetricsConfig = MetricsConfig()
 
 
 Kind = Literal[
@@ -88,6 +97,7 @@ Kind = Literal[
     "command",
     "ups_name",
     "server",
+    "listen",
     "secret",
     "priority",
     "template",
@@ -104,7 +114,8 @@ Kind = Literal[
 class Key:
     """One configuration key: where it lives, its kind, its default as TOML text, what it does."""
 
-    section: str  # "monitor", "ups" (each [[ups]]), "events" ([events.NAME]), "rule" ([[rule]])
+    # "monitor", "ups" (each [[ups]]), "events" ([events.NAME]), "rule" ([[rule]]), "metrics"
+    section: str
     name: str
     kind: Kind
     default: str | None  # TOML source of the default; None: required, or no value by default
@@ -151,6 +162,13 @@ KEYS: tuple[Key, ...] = (
         "optional_path",
         '"/var/lib/pyups/state.json"',
         'where pyups keeps state across restarts; "" keeps none',
+    ),
+    Key(
+        "metrics",
+        "listen",
+        "listen",
+        '""',
+        'serve Prometheus metrics on /metrics at HOST:PORT, e.g. "127.0.0.1:9199"; "" serves none',
     ),
     Key("ups", "name", "ups_name", None, "the UPS as upsd knows it", required=True),
     Key("ups", "server", "server", '"localhost:3493"', "upsd address, HOST[:PORT] or [IPV6]:PORT"),
@@ -256,7 +274,8 @@ KEYS: tuple[Key, ...] = (
         "actions",
         "[]",
         'actions: { exec = ["/path", "{ups}"], timeout = "30s" }, '
-        '{ instcmd = "beeper.disable", value = "..." }, { shutdown = true }',
+        '{ instcmd = "beeper.disable", value = "..." }, { notify = "ntfy://topic" } '
+        "(Apprise URL or list, needs pyups[notify]), { shutdown = true }",
     ),
 )
 
@@ -348,6 +367,22 @@ def _server(value: object) -> Server:
         raise Invalid(f'{exc}; write HOST[:PORT], e.g. "localhost:3493"') from None
 
 
+def parse_listen(text: str) -> Server:
+    """``HOST:PORT`` or ``[IPV6]:PORT`` to serve on; the port must be given. Raises Invalid."""
+    example = '"127.0.0.1:9199", "[::1]:9199" or "0.0.0.0:9199"'
+    try:
+        address = parse_server(text)
+    except AddressError as exc:
+        raise Invalid(f"{exc}; write HOST:PORT, e.g. {example}") from None
+    if not text.strip().rsplit("]", 1)[-1].count(":"):
+        raise Invalid(f"{text!r} has no port; write HOST:PORT, e.g. {example}")
+    return address
+
+
+def _listen(value: object) -> Server | None:
+    return None if value == "" else parse_listen(_string(value, "an address"))
+
+
 def _secret(value: object) -> str:
     # Never show the value: it may be (part of) a password.
     if not isinstance(value, str):
@@ -385,7 +420,7 @@ def _check_template(template: str) -> str:
 RULE_NAME = re.compile(r"^[a-z0-9_-]+$")
 _COMMAND_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 # Each kind of action (named by its key) and the options it takes besides that key.
-_ACTION_KEYS = {"exec": ("timeout",), "instcmd": ("value",), "shutdown": ()}
+_ACTION_KEYS = {"exec": ("timeout",), "instcmd": ("value",), "shutdown": (), "notify": ()}
 
 
 def _rule_name(value: object) -> str:
@@ -457,7 +492,7 @@ def _action(entry: object) -> Action:
     if len(kinds) > 1:
         raise Invalid(f"{' and '.join(kinds)} in one entry; write one action per {{ ... }}")
     if not kinds or (kinds == ["shutdown"] and entry["shutdown"] is not True):
-        raise Invalid("unknown action; use exec, instcmd or shutdown")
+        raise Invalid("unknown action; use exec, instcmd, notify or shutdown")
     kind = kinds[0]
     options = _ACTION_KEYS[kind]
     takes = f"{kind} takes only {', '.join(options)}" if options else f"{kind} takes no other key"
@@ -478,6 +513,8 @@ def _action(entry: object) -> Action:
         action = ExecAction(argv, DEFAULT_EXEC_TIMEOUT if timeout is None else timeout)
     elif kind == "instcmd":
         action = InstcmdAction(check("instcmd", _command_name), check("value", _string))
+    elif kind == "notify":
+        action = NotifyAction(check("notify", _notify_urls) or ())
     if problems:
         raise Invalid(problems[0][1], problems)
     return action
@@ -500,6 +537,30 @@ def _argv(value: object) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _notify_urls(value: object) -> tuple[str, ...]:
+    """One Apprise URL or a list of them; each must be one Apprise understands.
+
+    URLs are never repeated in messages (they often hold a token): a bad one is named by its
+    place in the list and its scheme.
+    """
+    example = '"ntfy://my-ups-topic" or ["json://host/path", "mailto://user:pass@example.com"]'
+    urls = [value] if isinstance(value, str) else value
+    if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
+        raise Invalid(f"must be an Apprise URL or a non-empty list of them, e.g. {example}")
+    from pyups.actions.notify import unknown_urls
+
+    try:
+        unusable = unknown_urls(urls)
+    except ImportError as exc:  # Apprise is an optional extra
+        raise Invalid(str(exc)) from None
+    problems = [
+        ("" if isinstance(value, str) else f"[{index}]", message) for index, message in unusable
+    ]
+    if problems:
+        raise Invalid(problems[0][1], problems)
+    return tuple(urls)
+
+
 def _command_name(value: object) -> str:
     name = _string(value)
     if not _COMMAND_NAME.match(name):
@@ -516,6 +577,7 @@ CHECKS: Mapping[Kind, Callable[[object], Any]] = {
     "command": _command,
     "ups_name": _ups_name,
     "server": _server,
+    "listen": _listen,
     "secret": _secret,
     "priority": _priority,
     "template": _template,

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from pyups.core.events import Event, template_values
 from pyups.core.expr import Expression, Facts
@@ -56,7 +56,14 @@ class ShutdownAction:
     """Run ``monitor.shutdown_command``: once per process, never twice."""
 
 
-Action = ExecAction | InstcmdAction | ShutdownAction
+@dataclass(frozen=True, slots=True)
+class NotifyAction:
+    """Send the event through Apprise to each URL (ntfy, Telegram, e-mail, JSON webhooks...)."""
+
+    urls: tuple[str, ...] = field(repr=False)  # they often carry tokens: never shown
+
+
+Action = ExecAction | InstcmdAction | ShutdownAction | NotifyAction
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +212,20 @@ def describe(request: ActionRequest, shutdown_command: Sequence[str] = ()) -> st
     if isinstance(action, InstcmdAction):
         value = f" {shlex.quote(action.value)}" if action.value is not None else ""
         return f"instcmd {action.command}{value} on {event.ups}@{event.server}"
+    if isinstance(action, NotifyAction):
+        return f"notify {', '.join(notify_targets(action))}"
     return f"shutdown: {shlex.join(shutdown_command)}"
+
+
+def notify_targets(action: NotifyAction) -> list[str]:
+    """Each URL of a notify action by its scheme alone (``ntfy://``): the rest may be a token."""
+    return [url.split("://", 1)[0] + "://" for url in action.urls]
+
+
+def notify_title(event: Event) -> str:
+    """``UPS eaton800: ONBATT`` for a rule fired by an event, ``UPS eaton800: rule NAME`` else."""
+    what = event.extra.get("event") or f"rule {event.rule}"
+    return f"UPS {event.ups}: {what}"
 
 
 def render_argv(action: ExecAction, event: Event) -> list[str]:

@@ -34,6 +34,7 @@ from pyups.core.rules import ActionRequest
 from pyups.core.summary import status_line
 from pyups.core.tracker import Timing
 from pyups.nut.client import Tls
+from pyups.service.metrics import Metrics, MetricsError
 from pyups.service.notify import Notifier
 from pyups.service.poller import ServerPoller, Target
 from pyups.service.record import Recorder
@@ -85,6 +86,15 @@ def _tls_settings(config: Config) -> dict[tuple[str, str], Tls]:
     return {(u.name, str(u.server)): tls for u in config.ups if (tls := _tls(u)) is not None}
 
 
+def _stale_after(config: Config) -> float:
+    """How old a poll result may be and still be shown as current by the metrics."""
+    return 2 * config.monitor.interval + 2 * config.monitor.timeout
+
+
+def _keys(config: Config) -> list[tuple[str, str]]:
+    return [(u.name, str(u.server)) for u in config.ups]
+
+
 def _names(config: Config) -> str:
     return ", ".join(f"{u.name}@{u.server}" for u in config.ups)
 
@@ -93,7 +103,8 @@ class Monitor:
     """Polls every configured UPS until :meth:`stop` is called.
 
     ``load`` re-reads the configuration for :meth:`reload` (raising ConfigError); without it
-    a reload request is logged and ignored.
+    a reload request is logged and ignored. With ``[metrics] listen`` set, the metrics
+    endpoint is up when the constructor returns (MetricsError if it cannot be).
     """
 
     def __init__(
@@ -125,6 +136,11 @@ class Monitor:
             tls=_tls_settings(config),
             nut_timeout=config.monitor.timeout,
         )
+        self.metrics: Metrics | None = None
+        if config.metrics.listen is not None:
+            self.metrics = Metrics(_keys(config), _stale_after(config))
+            self.metrics.serve(config.metrics.listen)
+            self.sinks.append(self.metrics)
         self._halt = threading.Event()  # stops the current pollers (a reload starts new ones)
         self.pollers = self._pollers(config, {k: EngineState(s) for k, s in restored.items()})
         self._ready = False
@@ -173,6 +189,8 @@ class Monitor:
         self._save()
         if self.recorder is not None:
             self.recorder.close()
+        if self.metrics is not None:
+            self.metrics.close()
         reason = f" ({self._stop_reason})" if self._stop_reason else ""
         self._note(f"pyups stopping{reason}", "info")
 
@@ -285,6 +303,7 @@ class Monitor:
         )
         if config.monitor.state_file != self.state_file.path:
             self.state_file = StateFile(config.monitor.state_file)
+        self._reload_metrics(config)
         self._halt = threading.Event()
         self._stuck.clear()
         self.pollers = self._pollers(config, carried)
@@ -293,6 +312,32 @@ class Monitor:
         self._note(f"configuration reloaded, monitoring {_names(config)}", "info")
         self._dirty = True
         self.notifier.ready(self._status())
+
+    def _reload_metrics(self, config: Config) -> None:
+        """Follow ``[metrics] listen``: start, move or stop the endpoint; keep it on failure."""
+        listen = config.metrics.listen
+        metrics = self.metrics
+        if listen is None:
+            if metrics is not None:
+                metrics.close()
+                self.sinks.remove(metrics)
+                self.metrics = None
+            return
+        if metrics is None:
+            metrics = Metrics(_keys(config), _stale_after(config))
+        else:
+            metrics.reconfigure(_keys(config), _stale_after(config))
+        if metrics.address != listen:
+            try:
+                metrics.serve(listen)
+            except MetricsError as exc:
+                where = f"; still serving on {metrics.address}" if metrics.address else ""
+                self._note(f"{exc}{where}", "err")
+                if metrics.address is None:
+                    return
+        if self.metrics is None:
+            self.metrics = metrics
+            self.sinks.append(metrics)
 
     def _pollers(self, config: Config, states: Mapping[Key, EngineState]) -> list[ServerPoller]:
         policy = policy_of(config)
@@ -311,6 +356,7 @@ class Monitor:
                     self._halt,
                     self.recorder.record if self.recorder else None,
                     carried,
+                    self.metrics.observe if self.metrics else None,
                 )
             )
         return pollers

@@ -46,6 +46,7 @@ class ServerPoller(threading.Thread):
         stop: threading.Event,
         record: Callable[[Snapshot], None] | None = None,
         states: Mapping[str, EngineState] | None = None,
+        observe: Callable[[Snapshot, float], None] | None = None,
     ) -> None:
         super().__init__(name=f"poller {server}", daemon=True)
         self.server = server
@@ -63,6 +64,7 @@ class ServerPoller(threading.Thread):
         self._deliver = deliver
         self._halt = stop
         self._record = record
+        self._observe = observe  # each result and how long the poll took (metrics)
         # UPSes logging in as the same user with the same TLS settings share one connection.
         self._connections: dict[tuple[str | None, str | None, Tls | None], Connection] = {}
 
@@ -100,7 +102,10 @@ class ServerPoller(threading.Thread):
 
     def _poll(self, target: Target) -> float:
         conn = self._connection(target)
+        started = time.perf_counter()
         snap = poll(conn, target.name, time.time())
+        if self._observe is not None:
+            self._observe(snap, time.perf_counter() - started)
         if self._record is not None:
             self._record(snap)
         state, events, requests = advance(self.states[target.name], snap, self.policy)

@@ -1,0 +1,228 @@
+"""Prometheus metrics on ``/metrics``, named the way nut_exporter names them.
+
+Dashboards and alert rules written for nut_exporter work unchanged: every numeric NUT variable
+is ``network_ups_tools_<variable, dots as underscores>{ups}``, the status flags are
+``network_ups_tools_ups_status{ups,flag}`` 0 or 1 for a fixed set of flags, and the device is
+``network_ups_tools_device_info{ups,mfr,model,serial,type} 1``. pyups adds ``pyups_up{ups}``,
+``pyups_events_total{ups,event}`` and ``pyups_poll_duration_seconds{server}``.
+
+The pollers hand each poll result to :meth:`Metrics.observe`; a scrape renders the latest
+result of each UPS at that moment. Only a fresh, good result is shown: while a UPS does not
+answer (or its last answer is older than ``stale_after``) it has ``pyups_up 0`` and no NUT
+series at all, so nothing stale passes for fresh. The ``ups`` label is the UPS's name, or
+``name@server`` when two servers have a UPS of the same name.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
+
+from pyups.address import Server
+from pyups.core.events import Event
+from pyups.core.snapshot import Snapshot
+
+FLAGS = (
+    "OL", "OB", "LB", "HB", "RB", "CHRG", "DISCHRG", "BYPASS", "CAL", "OFF", "OVER", "TRIM",
+    "BOOST", "FSD", "ALARM",
+)  # fmt: skip
+DEVICE_LABELS = ("mfr", "model", "serial", "type")
+# A poll on loopback takes ~0.1 ms; one that waits for a timeout takes seconds.
+DURATION_BUCKETS = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+)  # fmt: skip
+_UNSAFE = re.compile(r"[^a-zA-Z0-9_]")
+
+Key = tuple[str, str]  # (UPS name, server)
+
+
+class MetricsError(Exception):
+    """The metrics endpoint cannot be served; the message says where and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Latest:
+    vars: Mapping[str, str]
+    ok: bool
+    at: float  # monotonic
+
+
+def metric_name(variable: str) -> str:
+    """``battery.charge`` → ``network_ups_tools_battery_charge``."""
+    return "network_ups_tools_" + _UNSAFE.sub("_", variable)
+
+
+def ups_labels(keys: Sequence[Key]) -> dict[Key, str]:
+    """The ``ups`` label of each (name, server): the name, unless another server has it too."""
+    names = [name for name, _ in keys]
+    return {(name, server): name if names.count(name) == 1 else f"{name}@{server}"
+            for name, server in keys}  # fmt: skip
+
+
+def _number(value: str) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+class Metrics(Collector):
+    """Latest poll results and event counts; a Prometheus collector and a sink."""
+
+    def __init__(
+        self,
+        keys: Sequence[Key],
+        stale_after: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._latest: dict[Key, _Latest] = {}
+        self._labels: dict[Key, str] = {}
+        self.stale_after = stale_after
+        self.registry = CollectorRegistry()
+        self._events = Counter(
+            "pyups_events",
+            "Events pyups logged, by UPS and event name",
+            ["ups", "event"],
+            registry=self.registry,
+        )
+        self._durations = Histogram(
+            "pyups_poll_duration_seconds",
+            "Time one poll of one UPS took (LIST VAR, including a reconnect when one was due)",
+            ["server"],
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
+        ProcessCollector(registry=self.registry)
+        self.registry.register(self)
+        self.reconfigure(keys, stale_after)
+        self._server: Any = None
+        self.address: Server | None = None
+
+    # -- fed by the monitor -----------------------------------------------------------------
+
+    def reconfigure(self, keys: Sequence[Key], stale_after: float) -> None:
+        """A new set of UPSes (after a reload); series of UPSes no longer watched go."""
+        labels = ups_labels(keys)
+        with self._lock:
+            removed = set(self._labels.values()) - set(labels.values())
+            self._labels = labels
+            self._latest = {k: v for k, v in self._latest.items() if k in labels}
+            self.stale_after = stale_after
+        if not removed:
+            return
+        for metric in self._events.collect():
+            for sample in metric.samples:
+                if sample.name == "pyups_events_total" and sample.labels["ups"] in removed:
+                    self._events.remove(sample.labels["ups"], sample.labels["event"])
+
+    def observe(self, snap: Snapshot, seconds: float) -> None:
+        """One poll's result and how long it took (called from the pollers' threads)."""
+        self._durations.labels(snap.server).observe(seconds)
+        with self._lock:
+            self._latest[(snap.ups, snap.server)] = _Latest(snap.vars, snap.ok, self._clock())
+
+    def emit(self, event: Event) -> None:
+        """Count one event (the monitor's sinks interface)."""
+        label = self._labels.get((event.ups, event.server), event.ups)
+        self._events.labels(label, event.name).inc()
+
+    def note(self, message: str, priority: str = "info") -> None:
+        """Service notes are not events: nothing to count."""
+
+    # -- read by a scrape -------------------------------------------------------------------
+
+    def collect(self) -> Iterable[Metric]:
+        now = self._clock()
+        with self._lock:
+            labels = dict(self._labels)
+            latest = dict(self._latest)
+        up = GaugeMetricFamily(
+            "pyups_up", "1 while upsd and the driver answer for the UPS, else 0", labels=["ups"]
+        )
+        status = GaugeMetricFamily(
+            "network_ups_tools_ups_status", "UPS status flag (1 = set)", labels=["ups", "flag"]
+        )
+        info = GaugeMetricFamily(
+            "network_ups_tools_device_info",
+            "UPS device description (always 1)",
+            labels=["ups", *DEVICE_LABELS],
+        )
+        variables: dict[str, GaugeMetricFamily] = {}
+        for key, ups in sorted(labels.items(), key=lambda item: item[1]):
+            result = latest.get(key)
+            fresh = result is not None and result.ok and now - result.at <= self.stale_after
+            up.add_metric([ups], 1.0 if fresh else 0.0)
+            if not fresh or result is None:
+                continue
+            flags = set(result.vars.get("ups.status", "").split())
+            for flag in FLAGS:
+                status.add_metric([ups, flag], 1.0 if flag in flags else 0.0)
+            info.add_metric([ups, *(_device(result.vars, field) for field in DEVICE_LABELS)], 1)
+            for variable, value in result.vars.items():
+                number = _number(value)
+                if number is None:
+                    continue
+                name = metric_name(variable)
+                family = variables.get(name)
+                if family is None:
+                    family = variables[name] = GaugeMetricFamily(
+                        name, f"Value of the NUT variable {variable}", labels=["ups"]
+                    )
+                family.add_metric([ups], number)
+        yield up
+        yield status
+        yield info
+        yield from (variables[name] for name in sorted(variables))
+
+    # -- the HTTP endpoint ------------------------------------------------------------------
+
+    @staticmethod
+    def check_address(address: Server) -> None:
+        """MetricsError now if ``address`` cannot be served (before a daemon detaches)."""
+        try:
+            family = socket.AF_INET6 if ":" in address.host else socket.AF_INET
+            with socket.socket(family, socket.SOCK_STREAM) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind((address.host, address.port))
+        except OSError as exc:
+            raise _unusable(address, exc) from None
+
+    def serve(self, address: Server) -> None:
+        """Serve /metrics at ``address`` (stopping any previous endpoint once it is up)."""
+        try:
+            server, _thread = start_http_server(address.port, address.host, self.registry)
+        except OSError as exc:
+            raise _unusable(address, exc) from None
+        self.close()
+        self._server, self.address = server, address
+
+    def close(self) -> None:
+        """Stop serving (idempotent)."""
+        server, self._server, self.address = self._server, None, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+
+
+def _unusable(address: Server, exc: OSError) -> MetricsError:
+    return MetricsError(
+        f"cannot serve metrics on {address}: {exc.strerror or exc}; choose another address "
+        "in [metrics] listen (or --metrics HOST:PORT)"
+    )
+
+
+def _device(variables: Mapping[str, str], field: str) -> str:
+    """``device.FIELD``, or the older ``ups.FIELD`` some drivers still report."""
+    return variables.get(f"device.{field}") or variables.get(f"ups.{field}", "")
