@@ -21,16 +21,15 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.process_collector import ProcessCollector
-from prometheus_client.registry import Collector
+from typing import TYPE_CHECKING, Any, cast
 
 from pyups.address import Server
 from pyups.core.events import Event
 from pyups.core.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from prometheus_client.core import Metric
+    from prometheus_client.registry import Collector
 
 FLAGS = (
     "OL", "OB", "LB", "HB", "RB", "CHRG", "DISCHRG", "BYPASS", "CAL", "OFF", "OVER", "TRIM",
@@ -76,8 +75,12 @@ def _number(value: str) -> float | None:
         return None
 
 
-class Metrics(Collector):
-    """Latest poll results and event counts; a Prometheus collector and a sink."""
+class Metrics:
+    """Latest poll results and event counts; a Prometheus collector and a sink.
+
+    prometheus-client is imported only here, when metrics are served, so that the commands
+    that never serve them do not pay for loading it.
+    """
 
     def __init__(
         self,
@@ -85,6 +88,9 @@ class Metrics(Collector):
         stale_after: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Histogram
+        from prometheus_client.process_collector import ProcessCollector
+
         self._clock = clock
         self._lock = threading.Lock()
         self._latest: dict[Key, _Latest] = {}
@@ -105,7 +111,7 @@ class Metrics(Collector):
             registry=self.registry,
         )
         ProcessCollector(registry=self.registry)
-        self.registry.register(self)
+        self.registry.register(cast("Collector", self))
         self.reconfigure(keys, stale_after)
         self._server: Any = None
         self.address: Server | None = None
@@ -144,6 +150,8 @@ class Metrics(Collector):
     # -- read by a scrape -------------------------------------------------------------------
 
     def collect(self) -> Iterable[Metric]:
+        from prometheus_client.core import GaugeMetricFamily
+
         now = self._clock()
         with self._lock:
             labels = dict(self._labels)
@@ -159,7 +167,7 @@ class Metrics(Collector):
             "UPS device description (always 1)",
             labels=["ups", *DEVICE_LABELS],
         )
-        variables: dict[str, GaugeMetricFamily] = {}
+        variables: dict[str, Any] = {}
         for key, ups in sorted(labels.items(), key=lambda item: item[1]):
             result = latest.get(key)
             fresh = result is not None and result.ok and now - result.at <= self.stale_after
@@ -201,6 +209,8 @@ class Metrics(Collector):
 
     def serve(self, address: Server) -> None:
         """Serve /metrics at ``address`` (stopping any previous endpoint once it is up)."""
+        from prometheus_client import start_http_server
+
         try:
             server, _thread = start_http_server(address.port, address.host, self.registry)
         except OSError as exc:

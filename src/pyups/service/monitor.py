@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import groupby
+from typing import TYPE_CHECKING
 
 from pyups import __version__
 from pyups.actions import Dispatcher
@@ -34,12 +35,14 @@ from pyups.core.rules import ActionRequest
 from pyups.core.summary import status_line
 from pyups.core.tracker import Timing
 from pyups.nut.client import Tls
-from pyups.service.metrics import Metrics, MetricsError
 from pyups.service.notify import Notifier
 from pyups.service.poller import ServerPoller, Target
 from pyups.service.record import Recorder
 from pyups.service.state import Key, StateFile
 from pyups.sinks import Sink
+
+if TYPE_CHECKING:  # prometheus-client is imported only when metrics are served
+    from pyups.service.metrics import Metrics
 
 STOP_GRACE = 10.0  # seconds running actions get to finish when the monitor stops
 TICK = 0.5  # longest sleep of the main thread between service checks
@@ -95,6 +98,13 @@ def _keys(config: Config) -> list[tuple[str, str]]:
     return [(u.name, str(u.server)) for u in config.ups]
 
 
+def _new_metrics(config: Config) -> Metrics:
+    """Metrics for the configured UPSes (prometheus-client is imported here, when needed)."""
+    from pyups.service.metrics import Metrics
+
+    return Metrics(_keys(config), _stale_after(config))
+
+
 def _names(config: Config) -> str:
     return ", ".join(f"{u.name}@{u.server}" for u in config.ups)
 
@@ -138,7 +148,7 @@ class Monitor:
         )
         self.metrics: Metrics | None = None
         if config.metrics.listen is not None:
-            self.metrics = Metrics(_keys(config), _stale_after(config))
+            self.metrics = _new_metrics(config)
             self.metrics.serve(config.metrics.listen)
             self.sinks.append(self.metrics)
         self._halt = threading.Event()  # stops the current pollers (a reload starts new ones)
@@ -324,10 +334,12 @@ class Monitor:
                 self.metrics = None
             return
         if metrics is None:
-            metrics = Metrics(_keys(config), _stale_after(config))
+            metrics = _new_metrics(config)
         else:
             metrics.reconfigure(_keys(config), _stale_after(config))
         if metrics.address != listen:
+            from pyups.service.metrics import MetricsError
+
             try:
                 metrics.serve(listen)
             except MetricsError as exc:
