@@ -231,7 +231,7 @@ def plot(results: dict[str, dict[str, Any]], transitions: int) -> None:
     axes.set_xlabel("status change → event logged (ms)")
     axes.set_title(
         f"Detection latency, {transitions} status changes, random phase\n"
-        "box: quartiles and median, whiskers: p5 and p95, triangle: mean",
+        "box: quartiles and median, whiskers: p5 and p95, triangle: mean\n" + machine_line(),
         fontsize=10,
     )
     axes.grid(axis="x", alpha=0.3)

@@ -45,7 +45,9 @@ def poll_cost(r: dict[str, Any]) -> str:
     return (
         f"**Poll cost**: one `LIST VAR` of the simulated Eaton 800 ({r['ups']}), every client "
         "against the same upsd in the same run, taking turns (`bench/poll_cost.py`). "
-        "*pyups poll + engine* is all the daemon does per UPS per poll.\n\n"
+        "*pyups poll* is the daemon's poll: `LIST VAR` through the adapter into a snapshot; "
+        "*pyups poll + engine* adds what the daemon then does with it (events, rules, the "
+        "next deadline). CPU ratios are the median of per-round ratios.\n\n"
         + table(["client", "median ms", "p95 ms", "CPU ms", "wall x raw", "CPU x raw"], rows)
     )
 
