@@ -41,7 +41,6 @@ from pyups.address import Server
 from pyups.nut.errors import CLOSED, CONNECT, PROTOCOL, TIMEOUT, TLS, NutError
 from pyups.nut.protocol import (
     check_error,
-    parse_list,
     parse_list_block,
     parse_ups_list,
     quote,
@@ -110,15 +109,12 @@ class LineReader:
                 raise NutError(PROTOCOL, f"reply line longer than {MAX_LINE} bytes")
             self._fill()
 
-    def read_through(self, last: str) -> list[str]:
-        """Every line before the line ``last``, which is consumed too: one LIST reply body."""
-        return self.read_block(last).split("\n")[:-1]
-
     def read_block(self, last: str) -> str:
-        """The lines before the line ``last`` as one text, each ending in ``\\n``.
+        """One LIST reply body: the lines before the line ``last`` (consumed too) as one text.
 
-        The reply is gathered whole and decoded once, which is several times cheaper than a
-        line at a time; line length and reply size stay capped while it arrives.
+        Each line keeps its ``\\n``. The reply is gathered whole and decoded once, which is
+        several times cheaper than a line at a time; line length and reply size stay capped
+        while it arrives.
         """
         marker = last.encode("utf-8") + b"\n"
         while True:
@@ -352,10 +348,9 @@ class Connection:
             raise NutError(PROTOCOL, f"unexpected answer to INSTCMD: {line[:80]!r}")
 
     def _list(self, kind: str, ups: str) -> dict[str, str]:
-        text = self._request_block(f"LIST {kind} {ups}", f"{kind} {ups}")
-        if kind == "CMD":
-            return parse_list(text.split("\n")[:-1], kind, ups)
-        return parse_list_block(text, kind, ups)
+        return parse_list_block(
+            self._request_block(f"LIST {kind} {ups}", f"{kind} {ups}"), kind, ups
+        )
 
     def _get(self, kind: str, ups: str, name: str) -> str:
         """``GET kind ups name``; the reply repeats the request words and adds the value."""

@@ -90,10 +90,11 @@ def _plain_line(kind: str, ups: str) -> re.Pattern[str]:
 
 
 def parse_list_block(text: str, kind: str, ups: str) -> dict[str, str]:
-    """A whole ``LIST VAR|RW`` body (lines ending in ``\\n``) as ``{name: value}``.
+    """A whole ``LIST VAR|RW|CMD`` body (lines ending in ``\\n``) as ``{name: value}``.
 
     Same result as :func:`parse_list`, in one pass of a compiled pattern when every line
-    is plain (no escapes), which is what each poll gets; otherwise line by line.
+    is plain ``KIND ups name "value"`` (no escapes), which is what each poll gets; otherwise
+    (escapes, CMD lines without a value) line by line.
     """
     pairs = _plain_line(kind, ups).findall(text)
     if len(pairs) == text.count("\n"):
