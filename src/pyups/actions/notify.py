@@ -23,7 +23,7 @@ from typing import Any
 
 from pyups.actions.outcome import Outcome
 from pyups.core.events import Event
-from pyups.core.rules import ActionRequest, NotifyAction, describe, notify_title
+from pyups.core.rules import ActionRequest, NotifyAction, describe, notify_title, url_scheme
 
 ATTEMPTS = 3
 BACKOFF = (1.0, 3.0)  # seconds before the second and the third try
@@ -44,12 +44,15 @@ def unknown_urls(urls: Sequence[str]) -> list[tuple[int, str]]:
     apprise = _apprise()
     problems = []
     for index, url in enumerate(urls):
-        scheme = url.split("://", 1)[0] + "://" if "://" in url else None
-        if scheme is None:
+        if "://" not in url:
             problems.append((index, "not an Apprise URL (no scheme://), e.g. ntfy://my-topic"))
         elif apprise.Apprise.instantiate(url, suppress_exceptions=True) is None:
             problems.append(
-                (index, f"{scheme} URL that Apprise cannot use (unknown service or bad format)")
+                (
+                    index,
+                    f"{url_scheme(url)} URL that Apprise cannot use (unknown service or bad "
+                    "format)",
+                )
             )
     return problems
 
@@ -85,8 +88,7 @@ def run_notify(
         if not pending:
             tries = f" (after {attempt + 1} tries)" if attempt else ""
             return Outcome("sent", f"{what}: sent{tries}", ok=True)
-    scheme = [url.split("://", 1)[0] + "://" for url in action.urls]
-    failures = "; ".join(f"{scheme[i]}: {why[i]}" for i, _ in pending)
+    failures = "; ".join(f"{url_scheme(url)}: {why[i]}" for i, url in pending)
     sent = len(action.urls) - len(pending)
     also = f" ({sent} of {len(action.urls)} sent)" if sent else ""
     return Outcome("failed", f"{what}: failed after {ATTEMPTS} tries{also}: {failures}", ok=False)

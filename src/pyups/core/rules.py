@@ -217,9 +217,14 @@ def describe(request: ActionRequest, shutdown_command: Sequence[str] = ()) -> st
     return f"shutdown: {shlex.join(shutdown_command)}"
 
 
+def url_scheme(url: str) -> str:
+    """A notify URL by its scheme alone (``ntfy://``): the rest may hold a token."""
+    return url.split("://", 1)[0] + "://"
+
+
 def notify_targets(action: NotifyAction) -> list[str]:
-    """Each URL of a notify action by its scheme alone (``ntfy://``): the rest may be a token."""
-    return [url.split("://", 1)[0] + "://" for url in action.urls]
+    """Each URL of a notify action by its scheme alone."""
+    return [url_scheme(url) for url in action.urls]
 
 
 def notify_title(event: Event) -> str:
