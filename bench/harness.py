@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pyups.address import Server
-from pyups.sim.journald import shared_journald
+from pyups.sim.journald import pyups_entries, shared_journald
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -125,18 +125,6 @@ def end(process: subprocess.Popen[Any], timeout: float = 15.0) -> None:
             process.wait()
 
 
-def journal_entries(pid: int, since: float) -> list[dict[str, Any]]:
-    """The pyups entries process ``pid`` wrote since ``since`` (Unix time), oldest first."""
-    out = subprocess.run(
-        [
-            "journalctl", "-o", "json", "--no-pager", f"--since=@{int(since)}",
-            f"_PID={pid}", "SYSLOG_IDENTIFIER=pyups",
-        ],
-        capture_output=True, text=True, check=False,
-    ).stdout  # fmt: skip
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
-
-
 class Pyups:
     """``pyups run`` with a config written to a temporary directory; ``close()`` ends it."""
 
@@ -155,7 +143,7 @@ class Pyups:
         self.pid = self.process.pid
 
     def entries(self) -> list[dict[str, Any]]:
-        return journal_entries(self.pid, self.started)
+        return pyups_entries(self.pid, self.started)
 
     def wait_started(self, timeout: float = 20.0) -> None:
         """Until the first poll's STARTUP entry is in the journal."""

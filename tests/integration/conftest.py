@@ -6,7 +6,6 @@ Every process a fixture starts is ended by its PID when the test is over, pass o
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -20,7 +19,7 @@ from typing import Any
 import pytest
 
 from pyups.sim import NutServer, SimulatorError
-from pyups.sim.journald import shared_journald
+from pyups.sim.journald import pyups_entries, shared_journald
 
 from .fakeupsd import FakeUpsd
 
@@ -111,23 +110,7 @@ def cli(
     )
 
 
-def read_journal(pid: int, since: float) -> list[Entry]:
-    """Every pyups entry the process ``pid`` wrote, oldest first.
-
-    ``since`` (Unix time, taken before the process started) keeps out entries of an older
-    process that had the same PID: PIDs wrap around on a busy test machine.
-    """
-    out = subprocess.run(
-        [
-            "journalctl", "-o", "json", "--no-pager", f"--since=@{int(since)}",
-            f"_PID={pid}", "SYSLOG_IDENTIFIER=pyups",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout  # fmt: skip
-    entries = (json.loads(line) for line in out.splitlines() if line.strip())
-    return [e for e in entries if int(e["__REALTIME_TIMESTAMP"]) >= since * 1e6]
+read_journal = pyups_entries  # the tests' name for it
 
 
 class Pyups:

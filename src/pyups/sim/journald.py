@@ -1,4 +1,4 @@
-"""A systemd-journald for tests and benchmarks on hosts that run none (containers, CI).
+"""A journald for tests and benchmarks where none runs (containers, CI); pyups' entries read back.
 
 Several users may want it at once (test sessions of two checkouts, a benchmark beside them):
 each holds a shared lock while it writes, the first one finding no journald starts one and
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import signal
 import socket
@@ -17,6 +18,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from pyups.sim import SimulatorError
 
@@ -48,6 +50,25 @@ def shared_journald() -> Iterator[None]:
     finally:
         _stop_if_alone(lock)
         os.close(lock)
+
+
+def pyups_entries(pid: int, since: float) -> list[dict[str, Any]]:
+    """Every pyups entry the process ``pid`` wrote, oldest first, read back with journalctl.
+
+    ``since`` (Unix time, taken before the process started) keeps out entries of an older
+    process that had the same PID: PIDs wrap around on a busy machine.
+    """
+    out = subprocess.run(
+        [
+            "journalctl", "-o", "json", "--no-pager", f"--since=@{int(since)}",
+            f"_PID={pid}", "SYSLOG_IDENTIFIER=pyups",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout  # fmt: skip
+    entries = (json.loads(line) for line in out.splitlines() if line.strip())
+    return [e for e in entries if int(e["__REALTIME_TIMESTAMP"]) >= since * 1e6]
 
 
 def _start() -> None:
