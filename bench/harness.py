@@ -12,7 +12,6 @@ import math
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -22,12 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from pyups.address import Server
+from pyups.sim import end_process
 from pyups.sim.journald import pyups_entries, shared_journald
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 UPSMON = "/lib/nut/upsmon"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+STOP_WAIT = 15.0  # seconds a pyups or upsmon gets to stop before SIGKILL
 
 # The host's journald, or one shared with the tests (started when none runs, stopped by the
 # last user out).
@@ -112,19 +113,6 @@ def rss_mib(pid: int) -> float:
     return math.nan
 
 
-def end(process: subprocess.Popen[Any], timeout: float = 15.0) -> None:
-    """SIGTERM (SIGCONT first, in case it was frozen), then SIGKILL if it lingers."""
-    if process.poll() is None:
-        for sig in (signal.SIGCONT, signal.SIGTERM):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(process.pid, sig)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 class Pyups:
     """``pyups run`` with a config written to a temporary directory; ``close()`` ends it."""
 
@@ -155,7 +143,7 @@ class Pyups:
             time.sleep(0.1)
 
     def close(self) -> None:
-        end(self.process)
+        end_process(self.process, STOP_WAIT)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
@@ -238,5 +226,5 @@ class Upsmon:
         return out
 
     def close(self) -> None:
-        end(self.process)
+        end_process(self.process, STOP_WAIT)
         shutil.rmtree(self.workdir, ignore_errors=True)

@@ -74,7 +74,6 @@ from harness import (
     ROOT,
     Pyups,
     cpu_seconds,
-    end,
     journald,
     machine_line,
     percentile,
@@ -87,7 +86,7 @@ from harness import (
 sys.path.insert(0, str(ROOT))  # for tests.integration.fakeupsd
 
 from pyups.address import Server
-from pyups.sim import NutServer, eaton800
+from pyups.sim import NutServer, eaton800, end_process
 from tests.integration.fakeupsd import FakeUpsd
 
 TRACE = "trace.jsonl"  # relative: Pyups runs pyups in its own work directory
@@ -382,7 +381,7 @@ def measure(
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )  # fmt: skip
-                stack.callback(end, spy)
+                stack.callback(end_process, spy)
         start, cpu0, sys0 = time.time(), cpu_seconds(pyups.pid), sys_seconds(pyups.pid)
         servers0 = sum(cpu_seconds(pid) for pid in server_pids)
         time.sleep(seconds)
@@ -500,7 +499,7 @@ def start_fakes(
             [sys.executable, __file__, "--serve-fakes", str(n), "--first", str(first)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
         )  # fmt: skip
-        stack.callback(end, helper, 10.0)
+        stack.callback(end_process, helper, 10.0)
         stack.callback(helper.stdin.close)  # type: ignore[union-attr]
         helpers.append(helper)
         first += n

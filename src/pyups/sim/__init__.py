@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from pyups.address import Server
 from pyups.nut import Connection, NutError
@@ -212,7 +213,7 @@ class NutServer:
             self._admin.close()
             self._admin = None
         if self._upsd is not None:
-            _end(self._upsd)
+            end_process(self._upsd)
             self._upsd = None
         for name in list(self._drivers):
             self.stop_driver(name)
@@ -238,7 +239,7 @@ class NutServer:
         """Kill a driver: upsd then answers DRIVER-NOT-CONNECTED."""
         process = self._drivers.pop(name, None)
         if process is not None:
-            _end(process)
+            end_process(process)
 
     def driver_pid(self, name: str) -> int:
         return self._drivers[name].pid
@@ -258,7 +259,7 @@ class NutServer:
         if self._admin is not None:
             self._admin.close()
         if self._upsd is not None:
-            _end(self._upsd)
+            end_process(self._upsd)
             self._upsd = None
 
     def _spawn(self, log: str, program: str, *args: str) -> subprocess.Popen[bytes]:
@@ -382,15 +383,16 @@ class NutServer:
         self.workdir.chmod(0o700)
 
 
-def _end(process: subprocess.Popen[bytes]) -> None:
-    """Terminate one process we started (resuming it first if it was frozen)."""
+def end_process(process: subprocess.Popen[Any], timeout: float = 5.0) -> None:
+    """Terminate one process we started (resuming it first if it was frozen); SIGKILL if it
+    is still there after ``timeout`` seconds."""
     if process.poll() is not None:
         return
     for sig in (signal.SIGCONT, signal.SIGTERM):
         with contextlib.suppress(ProcessLookupError):
             os.kill(process.pid, sig)
     try:
-        process.wait(5)
+        process.wait(timeout)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(5)
