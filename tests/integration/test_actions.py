@@ -94,8 +94,8 @@ def test_instcmd_the_ups_declares_is_accepted_with_admin_credentials(nut: NutSer
 
     assert event.reason == "ok"
     assert event.priority == "info"
-    assert event.extra["message"] == f"instcmd load.off on eaton800@{nut.server}: accepted by upsd"
-    assert nut.admin_password not in event.extra["message"]
+    assert event.outcome == f"instcmd load.off on eaton800@{nut.server}: accepted by upsd"
+    assert nut.admin_password not in event.outcome
 
 
 def test_instcmd_with_a_value_is_accepted(nut: NutServer) -> None:
@@ -103,7 +103,7 @@ def test_instcmd_with_a_value_is_accepted(nut: NutServer) -> None:
 
     assert event.reason == "ok"
     assert (
-        event.extra["message"] == f"instcmd load.off 5 on eaton800@{nut.server}: accepted by upsd"
+        event.outcome == f"instcmd load.off 5 on eaton800@{nut.server}: accepted by upsd"
     )
 
 
@@ -114,7 +114,7 @@ def test_commands_listed_only_as_comments_in_the_dev_file_are_not_supported(
 
     assert event.reason == "CMD-NOT-SUPPORTED"
     assert event.priority == "err"
-    assert event.extra["message"] == (
+    assert event.outcome == (
         f"instcmd beeper.toggle on eaton800@{nut.server}: refused by upsd: CMD-NOT-SUPPORTED "
         "(the UPS does not support this instant command)"
     )
@@ -134,7 +134,7 @@ def test_a_user_without_instcmds_rights_gets_access_denied() -> None:
 
     assert event.reason == "ACCESS-DENIED"
     assert event.priority == "err"
-    message = event.extra["message"]
+    message = event.outcome
     assert message.startswith(
         f"instcmd load.off on eaton800@{server.server}: refused by upsd: ACCESS-DENIED ("
     )
@@ -149,8 +149,8 @@ def test_a_wrong_password_gets_access_denied(nut: NutServer) -> None:
 
     assert event.reason == "ACCESS-DENIED"
     assert event.priority == "err"
-    assert wrong not in event.extra["message"]
-    assert nut.admin_password not in event.extra["message"]
+    assert wrong not in event.outcome
+    assert nut.admin_password not in event.outcome
 
 
 def test_no_credentials_for_the_ups_gets_username_required(nut: NutServer) -> None:
@@ -158,7 +158,7 @@ def test_no_credentials_for_the_ups_gets_username_required(nut: NutServer) -> No
 
     assert event.reason == "USERNAME-REQUIRED"
     assert event.priority == "err"
-    assert "set username and password" in event.extra["message"]
+    assert "set username and password" in event.outcome
 
 
 def test_credentials_are_looked_up_by_ups_and_server(nut: NutServer) -> None:

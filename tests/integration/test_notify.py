@@ -27,7 +27,7 @@ def on_battery_event() -> Event:
         t=time.time(),
         status="OB DISCHRG",
         rule="page-on-battery",
-        extra={"event": "ONBATT"},
+        trigger="ONBATT",
         message="UPS eaton800 on battery, 87% left",
     )
 

@@ -322,8 +322,8 @@ def test_the_dispatcher_never_sends_an_instcmd_in_clear_text_to_a_plain_upsd(
     dispatcher.close(15)
     [event] = events
     assert event.reason == "TLS"
-    assert "does not offer TLS" in event.extra["message"]
-    assert nut.admin_password not in event.extra["message"]
+    assert "does not offer TLS" in event.outcome
+    assert nut.admin_password not in event.outcome
     log = (nut.workdir / "upsd.log").read_text(errors="replace")
     assert "Instant command" not in log
 

@@ -30,7 +30,7 @@ def rule_event(trigger: str | None = None, **vars: str) -> Event:
         prev_status="OL",
         vars=variables,
         rule="outage",
-        extra={"event": trigger} if trigger else {},
+        trigger=trigger,
         priority="crit",
         message=MESSAGE,
     )
@@ -139,7 +139,7 @@ def test_exec_renders_each_argument_as_exactly_one_argv_element(
         "n/a",
     ]
     assert action.name == "ACTION"
-    assert action.message == action.extra["message"]
+    assert action.message == action.outcome
     assert finish(action, {}) == action
     assert action.reason == "exit:0"
     assert action.priority == "info"
@@ -149,7 +149,7 @@ def test_exec_renders_each_argument_as_exactly_one_argv_element(
         "127.0.0.1:3493",
         "OB DISCHRG",
     )
-    assert action.extra["message"].startswith(
+    assert action.outcome.startswith(
         f"exec {echo} eaton800 'UPS eaton800 on battery; 87% left' 87 'two words' outage n/a: "
         "exit 0 after "
     )
@@ -213,7 +213,7 @@ def test_exec_exit_code_is_reported_as_an_error(dispatcher: MakeDispatcher, tmp_
 
     assert action.reason == "exit:3"
     assert action.priority == "err"
-    assert action.extra["message"].startswith(f"exec {fail}: exit 3 after ")
+    assert action.outcome.startswith(f"exec {fail}: exit 3 after ")
 
 
 def test_exec_that_dies_of_a_signal_is_reported_by_signal_name(
@@ -225,7 +225,7 @@ def test_exec_that_dies_of_a_signal_is_reported_by_signal_name(
 
     assert action.reason == "signal:SIGTERM"
     assert action.priority == "err"
-    assert f"exec {die}: died of SIGTERM after " in action.extra["message"]
+    assert f"exec {die}: died of SIGTERM after " in action.outcome
 
 
 def test_exec_timeout_kills_the_whole_process_group(
@@ -240,7 +240,7 @@ def test_exec_timeout_kills_the_whole_process_group(
     assert time.monotonic() - started < 2.0, "SIGTERM should have ended it at once"
     assert action.reason == "timeout"
     assert action.priority == "err"
-    assert action.extra["message"] == f"exec {hang}: killed after timeout 500ms"
+    assert action.outcome == f"exec {hang}: killed after timeout 500ms"
     shell, child = (int(pid) for pid in pids.read_text().split())
     assert not alive(shell)
     assert not alive(child), "the background child outlived the timeout"
@@ -268,7 +268,7 @@ def test_exec_of_a_missing_program_is_an_error(dispatcher: MakeDispatcher, tmp_p
 
     assert action.reason == "error"
     assert action.priority == "err"
-    assert action.extra["message"] == (
+    assert action.outcome == (
         "exec /nonexistent/page-admin eaton800: cannot run: No such file or directory"
     )
 
@@ -282,7 +282,7 @@ def test_exec_of_a_file_that_is_not_executable_is_an_error(
     action = run_one(dispatcher, ExecAction((str(plain),)))
 
     assert action.reason == "error"
-    assert action.extra["message"] == f"exec {plain}: cannot run: Permission denied"
+    assert action.outcome == f"exec {plain}: cannot run: Permission denied"
 
 
 def test_exec_stderr_tail_is_noted_at_debug(dispatcher: MakeDispatcher, tmp_path: Path) -> None:
@@ -347,7 +347,7 @@ def test_dry_run_runs_nothing_and_says_what_would_have_run(
         ("dry-run", "info"),
         ("skipped", "info"),
     ]
-    messages = [e.extra["message"] for e in recorder.events]
+    messages = [e.outcome for e in recorder.events]
     assert messages[:3] == [
         f"dry run: would exec {touch} eaton800 outage",
         "dry run: would send instcmd beeper.disable on eaton800@127.0.0.1:3493",
@@ -375,9 +375,9 @@ def test_shutdown_runs_once_and_later_requests_are_skipped(
     assert log.read_text() == "x\n"
     assert sorted(e.reason or "" for e in events) == ["ok", "skipped", "skipped"]
     [ran] = [e for e in events if e.reason == "ok"]
-    assert ran.extra["message"] == f"shutdown: /bin/sh -c 'echo x >> {log}' exited 0"
+    assert ran.outcome == f"shutdown: /bin/sh -c 'echo x >> {log}' exited 0"
     assert ran.priority == "info"
-    skipped = [e.extra["message"] for e in events if e.reason == "skipped"]
+    skipped = [e.outcome for e in events if e.reason == "skipped"]
     assert all(
         m.startswith("shutdown already started at ") and m.endswith("; not run again")
         for m in skipped
@@ -406,7 +406,7 @@ def test_shutdown_command_that_is_missing_is_an_error(dispatcher: MakeDispatcher
     [event] = recorder.wait(1)
     assert event.reason == "error"
     assert event.priority == "err"
-    assert event.extra["message"] == (
+    assert event.outcome == (
         "shutdown: /nonexistent/poweroff now: cannot run: No such file or directory"
     )
 
@@ -417,7 +417,7 @@ def test_shutdown_command_that_fails_reports_its_exit_code(dispatcher: MakeDispa
     [event] = recorder.wait(1)
     assert event.reason == "exit:4"
     assert event.priority == "err"
-    assert event.extra["message"].startswith("shutdown: /bin/sh -c 'exit 4' exited 4 after ")
+    assert event.outcome.startswith("shutdown: /bin/sh -c 'exit 4' exited 4 after ")
 
 
 # -- bounds, closing ----------------------------------------------------------------------
@@ -436,7 +436,7 @@ def test_a_full_queue_drops_requests_at_once_instead_of_blocking(
     assert recorder.reasons() == ["dropped"] * 7
     dropped = recorder.events[0]
     assert dropped.priority == "err"
-    assert dropped.extra["message"].startswith("exec /bin/sleep 1: not run: queue full (")
+    assert dropped.outcome.startswith("exec /bin/sleep 1: not run: queue full (")
     made.close(10)
     assert recorder.reasons() == ["dropped"] * 7 + ["exit:0"] * 3
 
@@ -476,8 +476,8 @@ def test_close_kills_a_hung_action_after_the_grace_period_and_joins_its_threads(
     [event] = recorder.events
     assert event.reason == "signal:SIGKILL"
     assert event.priority == "err"
-    assert event.extra["message"].startswith(f"exec {hang}: killed after ")
-    assert event.extra["message"].endswith(": pyups stopped first")
+    assert event.outcome.startswith(f"exec {hang}: killed after ")
+    assert event.outcome.endswith(": pyups stopped first")
     assert not any(alive(int(pid)) for pid in pids.read_text().split())
     assert not [t for t in threading.enumerate() if t.name.startswith("pyups-")]
 
@@ -506,7 +506,7 @@ def test_after_close_requests_are_dropped_and_close_again_does_nothing(
     made.close(5)
 
     assert time.monotonic() - started < 0.5
-    messages = sorted(e.extra["message"] for e in recorder.events)
+    messages = sorted(e.outcome for e in recorder.events)
     assert len(messages) == 4
     assert "exec /bin/echo waiting: not run: pyups is stopping" in messages
     assert "exec /bin/echo late: not run: pyups is stopping" in messages
@@ -542,6 +542,6 @@ def test_instcmd_to_a_server_that_is_not_there_reports_connect(
 
     assert action.reason == "CONNECT"
     assert action.priority == "err"
-    assert action.extra["message"].startswith(
+    assert action.outcome.startswith(
         f"instcmd beeper.disable on eaton800@{server}: failed: CONNECT (connection refused"
     )

@@ -9,6 +9,9 @@ import pytest
 
 from pyups.core.catalogue import EVENTS, PAIRED_FLAGS, PRIORITIES
 from pyups.core.events import Event, finish, summary, template_values
+from pyups.core.expr import compile_expression
+from pyups.core.rules import Rule, evaluate
+from pyups.core.tracker import UpsState
 
 VARS = {"ups.status": "OL CHRG", "battery.charge": "100", "battery.runtime": "3160"}
 
@@ -79,7 +82,7 @@ def finished(source: Event, settings: dict[str, Setting] | None = None) -> Event
         ("NOTALARM", {}, "notice", "UPS eaton800: no longer has active alarms"),
         (
             "OTHER",
-            {"extra": {"tokens": "FOO"}},
+            {"tokens": "FOO"},
             "warning",
             "UPS eaton800: unclassified status: FOO",
         ),
@@ -116,13 +119,29 @@ def test_finish_leaves_everything_else_and_the_original_event_alone() -> None:
 
 
 def test_an_event_that_brings_its_own_priority_and_message_keeps_them() -> None:
-    message = "UPS {ups} on battery for {held} ({rule})"
+    message = "UPS eaton800 on battery for 2m30s (outage-2min), {literal} braces stay"
     source = event("RULE", rule="outage-2min", held=150.0, priority="crit", message=message)
     result = finished(source)
-    assert (result.priority, result.message) == (
-        "crit",
-        "UPS eaton800 on battery for 2m30s (outage-2min)",
+    assert (result.priority, result.message) == ("crit", message)
+
+
+def test_a_rule_event_leaves_the_rule_with_its_message_rendered_once() -> None:
+    rule = Rule(
+        "outage-2min",
+        condition=compile_expression("OB"),
+        hold=150.0,
+        priority="crit",
+        message="UPS {ups} on battery for {held} ({rule}), {{literal}} braces stay",
     )
+    ups = UpsState("eaton800", "localhost:3493", started=True, status="OB", vars=VARS,
+                   flags=frozenset({"OB"}))  # fmt: skip
+    states, fired = evaluate([rule], {}, ups, [], 1000.0)
+    assert fired == []
+    _, fired = evaluate([rule], states, ups, [], 1150.0)
+    assert [f.event.message for f in fired] == [
+        "UPS eaton800 on battery for 2m30s (outage-2min), {literal} braces stay"
+    ]
+    assert finished(fired[0].event).message == fired[0].event.message
 
 
 # --- finish: [events.NAME] --------------------------------------------------------------------
@@ -183,7 +202,7 @@ def test_a_setting_overrides_the_events_own_priority() -> None:
         ("{runtime}", {}, "52m40s"),
         ("{event} {ups} {server}", {}, "ONBATT eaton800 localhost:3493"),
         ("{prev_status} -> {status}", {"prev_status": "OL", "status": "OB"}, "OL -> OB"),
-        ("{tokens}", {"extra": {"tokens": "FOO BAR"}}, "FOO BAR"),
+        ("{tokens}", {"tokens": "FOO BAR"}, "FOO BAR"),
         ("{{ups}} {ups}", {}, "{ups} eaton800"),
     ],
 )

@@ -404,9 +404,9 @@ def test_alarm_and_unclassified_tokens_give_their_events_as_the_status_changes(r
         if view.first:
             assert others == []
         elif set(new) - set(old):
-            assert [(e.name, e.extra["tokens"]) for e in others] == [("OTHER", " ".join(new))]
+            assert [(e.name, e.tokens) for e in others] == [("OTHER", " ".join(new))]
         elif old and not new:
-            assert [(e.name, e.extra["tokens"]) for e in others] == [("NOTOTHER", " ".join(old))]
+            assert [(e.name, e.tokens) for e in others] == [("NOTOTHER", " ".join(old))]
         else:
             assert others == []
     # NOT... never twice in a row: something must have appeared again in between.

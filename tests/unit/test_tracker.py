@@ -618,10 +618,10 @@ def test_a_good_poll_clears_critical_and_the_forced_low_battery() -> None:
 
 def test_other_events_name_the_unclassified_tokens() -> None:
     events = events_of([(0, "OL"), (5, "OL ZED FOO"), (10, "OL")])
-    assert [(e.name, e.extra) for e in events] == [
-        ("STARTUP", {}),
-        ("OTHER", {"tokens": "FOO ZED"}),
-        ("NOTOTHER", {"tokens": "FOO ZED"}),
+    assert [(e.name, e.tokens) for e in events] == [
+        ("STARTUP", None),
+        ("OTHER", "FOO ZED"),
+        ("NOTOTHER", "FOO ZED"),
     ]
     finished = finish(events[1], {})
     assert finished is not None

@@ -21,9 +21,8 @@ class Outcome:
 def action_event(trigger: Event, outcome: Outcome) -> Event:
     """The ACTION event for an action that ``trigger`` (a finished RULE event) asked for.
 
-    The sentence is both ``extra["message"]`` (what the catalogue's ``{message}`` template
-    renders) and ``message`` itself, so the event is complete whether or not it goes through
-    :func:`~pyups.core.events.finish` before reaching the sinks.
+    The sentence is both ``outcome`` (what the catalogue's ``{message}`` template renders) and
+    ``message`` itself: the event is final, and :func:`~pyups.core.events.finish` leaves it so.
     """
     return Event(
         name="ACTION",
@@ -35,7 +34,7 @@ def action_event(trigger: Event, outcome: Outcome) -> Event:
         vars=trigger.vars,
         rule=trigger.rule,
         reason=outcome.reason,
-        extra={"message": outcome.message},
+        outcome=outcome.message,
         priority="info" if outcome.ok else "err",
         message=outcome.message,
     )

@@ -22,7 +22,7 @@ Note = Callable[[str, str], None]
 
 def trigger_name(event: Event) -> str:
     """The event an action runs for: the built-in event of an ``on`` rule, else RULE."""
-    return event.extra.get("event", event.name)
+    return event.trigger or event.name
 
 
 def environment(event: Event, base: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -19,7 +19,11 @@ class Event:
     ``prev_status`` the one before; ``held`` is the duration the event is about (time on
     battery for ONLINE, time unreachable for NOCOMM/COMMOK, how long a rule held);
     ``reason`` is the error code of a COMMBAD/NOCOMM and ``detail`` says it in words.
-    ``priority`` and ``message`` are filled in by :func:`finish`.
+    ``trigger`` is the built-in event that fired an ``on`` rule (RULE events), ``outcome``
+    the sentence saying how an action ended (ACTION events), ``tokens`` the unclassified
+    status tokens that appeared or went (OTHER/NOTOTHER).
+    ``priority`` and ``message`` are filled in by :func:`finish`, unless the event was
+    made with its final text (RULE, ACTION).
     """
 
     name: str
@@ -33,7 +37,9 @@ class Event:
     reason: str | None = None
     detail: str = ""
     rule: str | None = None
-    extra: Mapping[str, str] = field(default_factory=dict)
+    trigger: str | None = None
+    outcome: str | None = None
+    tokens: str | None = None
     priority: str = ""
     message: str = ""
 
@@ -50,16 +56,16 @@ class EventSetting(Protocol):
 
 
 def template_values(event: Event) -> dict[str, str]:
-    """Every template field an event can fill: its variables, the fixed fields, then ``extra``.
+    """Every template field an event can fill: its variables, then the fixed fields.
 
-    ``extra`` comes last so that it can refine a fixed field: a rule fired by a built-in
-    event has that event's name as ``{event}``.
+    A rule fired by a built-in event has that event's name as ``{event}``; an ACTION's
+    ``{message}`` is the sentence saying how the action ended.
     """
     values = dict(event.vars)
     values.update(
         ups=event.ups,
         server=event.server,
-        event=event.name,
+        event=event.trigger or event.name,
         status=event.status,
         prev_status=event.prev_status,
         summary=summary(event.status, event.vars),
@@ -73,22 +79,30 @@ def template_values(event: Event) -> dict[str, str]:
     runtime = event.vars.get("battery.runtime")
     if runtime is not None:
         values["runtime"] = _runtime(runtime)
-    values.update(event.extra)
+    if event.outcome is not None:
+        values["message"] = event.outcome
+    if event.tokens is not None:
+        values["tokens"] = event.tokens
     return values
 
 
 def finish(event: Event, settings: Mapping[str, EventSetting]) -> Event | None:
-    """Apply ``[events.NAME]``: None when disabled, else the event with priority and message."""
+    """Apply ``[events.NAME]``: None when disabled, else the event with priority and message.
+
+    An event that already has its message (a RULE event, whose rule rendered it; an ACTION)
+    keeps it as it is: final text is never read as a template again.
+    """
     kind = EVENTS[event.name]
     setting = settings.get(event.name)
     if setting is not None and not setting.enabled:
         return None
     priority = event.priority or kind.priority
-    template = event.message or kind.message
+    template = kind.message
     if setting is not None:
         priority = setting.priority or priority
         template = setting.message or template
-    return replace(event, priority=priority, message=render(template, template_values(event)))
+    message = event.message or render(template, template_values(event))
+    return replace(event, priority=priority, message=message)
 
 
 def summary(status: str, variables: Mapping[str, str]) -> str:

@@ -125,8 +125,8 @@ def evaluate(
     """Run every rule that applies to this UPS after one poll.
 
     ``events`` are the built-in events of that poll, in order (for ``on`` rules); returns the
-    new per-rule timing and what fired, in rule order. Each RULE event keeps its rule's
-    message template and priority for :func:`~pyups.core.events.finish` to render.
+    new per-rule timing and what fired, in rule order. Each RULE event carries its rule's
+    priority and its message already rendered.
     """
     new_states = dict(states)
     fired: list[Firing] = []
@@ -185,8 +185,7 @@ def _rule_event(
 ) -> Event:
     if message is None:
         message = rule.message or (DEFAULT_MESSAGE if trigger is None else DEFAULT_ON_MESSAGE)
-    extra = {"event": trigger.name} if trigger is not None else {}
-    return Event(
+    event = Event(
         name="RULE",
         ups=ups.ups,
         server=ups.server,
@@ -198,10 +197,10 @@ def _rule_event(
         reason=trigger.reason if trigger is not None else None,
         detail=trigger.detail if trigger is not None else "",
         rule=rule.name,
-        extra=extra,
+        trigger=trigger.name if trigger is not None else None,
         priority=rule.priority,
-        message=message,
     )
+    return replace(event, message=render(message, template_values(event)))
 
 
 def describe(request: ActionRequest, shutdown_command: Sequence[str] = ()) -> str:
@@ -229,7 +228,7 @@ def notify_targets(action: NotifyAction) -> list[str]:
 
 def notify_title(event: Event) -> str:
     """``UPS eaton800: ONBATT`` for a rule fired by an event, ``UPS eaton800: rule NAME`` else."""
-    what = event.extra.get("event") or f"rule {event.rule}"
+    what = event.trigger or f"rule {event.rule}"
     return f"UPS {event.ups}: {what}"
 
 

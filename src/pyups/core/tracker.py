@@ -97,8 +97,7 @@ def _good(state: UpsState, snap: Snapshot, timing: Timing) -> tuple[UpsState, li
     events: list[Event] = []
 
     def emit(name: str, held: float | None = None, tokens: str | None = None) -> None:
-        extra = {"tokens": tokens} if tokens is not None else {}
-        events.append(_event(name, state, snap, raw, held=held, extra=extra))
+        events.append(_event(name, state, snap, raw, held=held, tokens=tokens))
 
     if state.comm_lost_since is not None:
         emit("COMMOK", held=now - state.comm_lost_since)
@@ -225,7 +224,7 @@ def _event(
     held: float | None = None,
     reason: str | None = None,
     detail: str = "",
-    extra: Mapping[str, str] | None = None,
+    tokens: str | None = None,
 ) -> Event:
     return Event(
         name=name,
@@ -238,5 +237,5 @@ def _event(
         held=held,
         reason=reason,
         detail=detail,
-        extra=extra or {},
+        tokens=tokens,
     )
