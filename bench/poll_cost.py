@@ -79,7 +79,7 @@ def daemon_poll(server: NutServer) -> Callable[[], None]:
     """One pass of ``ServerPoller._poll`` for one UPS, engine state carried across calls."""
     conn = Connection(server.server)
     policy = policy_of(config_from_text(f'[[ups]]\nname = "{UPS}"\n'))
-    state = start(UPS, str(server.server))
+    state = start(UPS, server.server)
 
     def fetch() -> None:
         nonlocal state

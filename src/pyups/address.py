@@ -30,7 +30,11 @@ class Server:
 
 @dataclass(frozen=True, slots=True)
 class UpsAddress:
-    """A UPS as upsd names it, on one server."""
+    """A UPS as upsd names it, on one server: the identity of a UPS throughout pyups.
+
+    Everything kept per UPS (credentials, TLS settings, tracker states, metrics) is keyed by
+    it; ``str()`` gives ``name@host:port``, the form logs and the state file use.
+    """
 
     name: str
     server: Server

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 import pytest
 
 from pyups.actions import Dispatcher
+from pyups.address import UpsAddress
 from pyups.core.events import Event
 from pyups.core.rules import ActionRequest, InstcmdAction
 from pyups.nut import Connection, NutError
@@ -32,7 +33,7 @@ def rule_event(nut: NutServer) -> Event:
     return Event(
         name="RULE",
         ups="eaton800",
-        server=str(nut.server),
+        server=nut.server,
         t=time.time(),
         status="OB DISCHRG",
         prev_status="OL",
@@ -71,7 +72,7 @@ def instcmd(
 
 
 def admin(nut: NutServer) -> Credentials:
-    return {("eaton800", str(nut.server)): (nut.admin_user, nut.admin_password)}
+    return {UpsAddress("eaton800", nut.server): (nut.admin_user, nut.admin_password)}
 
 
 def test_dummy_ups_declares_only_load_off(nut: NutServer) -> None:
@@ -129,7 +130,7 @@ def test_a_command_the_ups_does_not_have_is_cmd_not_supported(nut: NutServer) ->
 
 def test_a_user_without_instcmds_rights_gets_access_denied() -> None:
     with NutServer(extra_users="[viewer]\n  password = viewer-secret\n") as server:
-        credentials = {("eaton800", str(server.server)): ("viewer", "viewer-secret")}
+        credentials = {UpsAddress("eaton800", server.server): ("viewer", "viewer-secret")}
         event = instcmd(server, "load.off", credentials)
 
     assert event.reason == "ACCESS-DENIED"
@@ -145,7 +146,7 @@ def test_a_user_without_instcmds_rights_gets_access_denied() -> None:
 
 def test_a_wrong_password_gets_access_denied(nut: NutServer) -> None:
     wrong = "not-the-password-" + nut.admin_password[:4]
-    event = instcmd(nut, "load.off", {("eaton800", str(nut.server)): (nut.admin_user, wrong)})
+    event = instcmd(nut, "load.off", {UpsAddress("eaton800", nut.server): (nut.admin_user, wrong)})
 
     assert event.reason == "ACCESS-DENIED"
     assert event.priority == "err"

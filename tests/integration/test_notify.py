@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pyups.actions import notify
+from pyups.address import Server
 from pyups.core.events import Event
 from pyups.core.rules import NotifyAction
 from pyups.sim import NutServer
@@ -23,7 +24,7 @@ def on_battery_event() -> Event:
     return Event(
         name="RULE",
         ups="eaton800",
-        server="127.0.0.1:3493",
+        server=Server("127.0.0.1"),
         t=time.time(),
         status="OB DISCHRG",
         rule="page-on-battery",

@@ -15,6 +15,7 @@ pytestmark = pytest.mark.integration
 # Runs inside `unshare -m` after journald's socket directory was covered by an empty tmpfs.
 PROBE = textwrap.dedent("""
     import io, json, socket, sys
+    from pyups.address import Server
     from pyups.core.events import Event, finish
     from pyups.sinks.journal import JournalSink
 
@@ -24,7 +25,7 @@ PROBE = textwrap.dedent("""
     receiver.settimeout(2)
     stream = io.StringIO()
     sink = JournalSink(stream=stream, syslog_path=syslog_path)
-    event = finish(Event("ONBATT", "eaton800", "localhost:3493", 0.0, status="OB"), {})
+    event = finish(Event("ONBATT", "eaton800", Server("localhost"), 0.0, status="OB"), {})
     sink.emit(event)
     first = receiver.recv(4096).decode()
     receiver.close()  # now /dev/log is gone too: stderr is the last resort

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from pyups.actions import Dispatcher
+from pyups.address import UpsAddress
 from pyups.core.events import Event
 from pyups.core.rules import ActionRequest, InstcmdAction
 from pyups.nut import Connection, NutError, poll
@@ -297,7 +298,7 @@ def test_the_dispatcher_never_sends_an_instcmd_in_clear_text_to_a_plain_upsd(
         with lock:
             events.append(event)
 
-    key = ("eaton800", str(nut.server))
+    key = UpsAddress("eaton800", nut.server)
     dispatcher = Dispatcher(
         emit,
         lambda message, priority: None,
@@ -310,7 +311,7 @@ def test_the_dispatcher_never_sends_an_instcmd_in_clear_text_to_a_plain_upsd(
     trigger = Event(
         name="RULE",
         ups="eaton800",
-        server=str(nut.server),
+        server=nut.server,
         t=time.time(),
         status="OB",
         prev_status="OL",

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pyups.actions import Dispatcher
+from pyups.address import Server
 from pyups.core.events import Event, finish
 from pyups.core.rules import ActionRequest, ExecAction, InstcmdAction, ShutdownAction
 from pyups.sim import free_port
@@ -24,7 +25,7 @@ def rule_event(trigger: str | None = None, **vars: str) -> Event:
     return Event(
         name="RULE",
         ups="eaton800",
-        server="127.0.0.1:3493",
+        server=Server("127.0.0.1"),
         t=1000.0,
         status="OB DISCHRG",
         prev_status="OL",
@@ -144,7 +145,7 @@ def test_exec_renders_each_argument_as_exactly_one_argv_element(
     assert action.reason == "exit:0"
     assert action.priority == "info"
     assert action.rule == "outage"
-    assert (action.ups, action.server, action.status) == (
+    assert (action.ups, str(action.server), action.status) == (
         "eaton800",
         "127.0.0.1:3493",
         "OB DISCHRG",
@@ -535,7 +536,7 @@ def test_a_dispatcher_that_never_ran_anything_starts_no_thread() -> None:
 def test_instcmd_to_a_server_that_is_not_there_reports_connect(
     dispatcher: MakeDispatcher,
 ) -> None:
-    server = f"127.0.0.1:{free_port()}"
+    server = Server("127.0.0.1", free_port())
     event = replace(rule_event(), server=server)
 
     action = run_one(dispatcher, InstcmdAction("beeper.disable"), event)

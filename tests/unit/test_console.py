@@ -10,10 +10,11 @@ import sys
 
 import pytest
 
+from pyups.address import Server
 from pyups.core.events import Event, finish
 from pyups.sinks.console import ConsoleSink, stderr_is_journal
 
-ONBATT = finish(Event("ONBATT", "eaton800", "localhost:3493", 1_790_000_000.0, status="OB"), {})
+ONBATT = finish(Event("ONBATT", "eaton800", Server("localhost"), 1_790_000_000.0, status="OB"), {})
 
 
 def test_an_event_is_one_timestamped_line_naming_the_ups_and_event() -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from pyups.address import Server
 from pyups.core.catalogue import EVENTS, PAIRED_FLAGS, PRIORITIES
 from pyups.core.events import Event, finish, summary, template_values
 from pyups.core.expr import compile_expression
@@ -28,7 +29,7 @@ class Setting:
 def event(name: str, **fields: object) -> Event:
     values: dict[str, object] = {
         "ups": "eaton800",
-        "server": "localhost:3493",
+        "server": Server("localhost"),
         "t": 1000.0,
         "status": "OL CHRG",
         "vars": VARS,
@@ -106,7 +107,7 @@ def test_finish_leaves_everything_else_and_the_original_event_alone() -> None:
     assert result == Event(
         name="ONBATT",
         ups="eaton800",
-        server="localhost:3493",
+        server=Server("localhost"),
         t=1000.0,
         status="OB",
         prev_status="OL",
@@ -133,7 +134,7 @@ def test_a_rule_event_leaves_the_rule_with_its_message_rendered_once() -> None:
         priority="crit",
         message="UPS {ups} on battery for {held} ({rule}), {{literal}} braces stay",
     )
-    ups = UpsState("eaton800", "localhost:3493", started=True, status="OB", vars=VARS,
+    ups = UpsState("eaton800", Server("localhost"), started=True, status="OB", vars=VARS,
                    flags=frozenset({"OB"}))  # fmt: skip
     states, fired = evaluate([rule], {}, ups, [], 1000.0)
     assert fired == []

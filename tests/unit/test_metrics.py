@@ -6,11 +6,12 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from pyups.address import Server, UpsAddress
 from pyups.core.events import Event
 from pyups.core.snapshot import Snapshot
 from pyups.service.metrics import FLAGS, Metrics, metric_name, ups_labels
 
-SERVER = "localhost:3493"
+SERVER = Server("localhost")
 VARS = {
     "ups.status": "OB DISCHRG",
     "battery.charge": "87",
@@ -60,7 +61,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def metrics(clock: Clock) -> Metrics:
-    return Metrics([("eaton800", SERVER)], stale_after=20.0, clock=clock)
+    return Metrics([UpsAddress("eaton800", SERVER)], stale_after=20.0, clock=clock)
 
 
 def test_variable_names_follow_nut_exporter() -> None:
@@ -107,11 +108,12 @@ def test_a_ups_not_polled_yet_is_down(metrics: Metrics) -> None:
 
 
 def test_same_named_upses_on_two_servers_are_told_apart() -> None:
-    keys = [("ups", "a:3493"), ("ups", "b:3493"), ("rack2", "a:3493")]
+    a, b = Server("a"), Server("b")
+    keys = [UpsAddress("ups", a), UpsAddress("ups", b), UpsAddress("rack2", a)]
     assert ups_labels(keys) == {
-        ("ups", "a:3493"): "ups@a:3493",
-        ("ups", "b:3493"): "ups@b:3493",
-        ("rack2", "a:3493"): "rack2",
+        UpsAddress("ups", a): "ups@a:3493",
+        UpsAddress("ups", b): "ups@b:3493",
+        UpsAddress("rack2", a): "rack2",
     }
 
 
@@ -127,15 +129,15 @@ def test_poll_durations_are_a_histogram_per_server(metrics: Metrics) -> None:
     metrics.observe(Snapshot("eaton800", SERVER, 1.0, vars=VARS), 0.0002)
     metrics.observe(Snapshot("eaton800", SERVER, 2.0, error="TIMEOUT"), 5.0)
     found = samples(metrics)
-    assert value(found, "pyups_poll_duration_seconds_count", server=SERVER) == 2
-    assert value(found, "pyups_poll_duration_seconds_bucket", server=SERVER, le="0.0005") == 1
-    assert value(found, "pyups_poll_duration_seconds_bucket", server=SERVER, le="5.0") == 2
+    assert value(found, "pyups_poll_duration_seconds_count", server=str(SERVER)) == 2
+    assert value(found, "pyups_poll_duration_seconds_bucket", server=str(SERVER), le="0.0005") == 1
+    assert value(found, "pyups_poll_duration_seconds_bucket", server=str(SERVER), le="5.0") == 2
 
 
 def test_a_reload_drops_the_series_of_upses_no_longer_watched(metrics: Metrics) -> None:
     metrics.observe(Snapshot("eaton800", SERVER, 1.0, vars=VARS), 0.0002)
     metrics.emit(Event("ONBATT", "eaton800", SERVER, 1.0))
-    metrics.reconfigure([("rack2", SERVER)], stale_after=20.0)
+    metrics.reconfigure([UpsAddress("rack2", SERVER)], stale_after=20.0)
     found = samples(metrics)
     assert value(found, "pyups_up", ups="rack2") == 0
     assert not [key for key in found if ("ups", "eaton800") in key[1]]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pyups.address import Server, UpsAddress
 from pyups.core.persist import record, restore
 from pyups.core.snapshot import Snapshot
 from pyups.core.summary import status_line, ups_line
@@ -17,9 +18,11 @@ from pyups.service.state import StateFile
 
 TIMING = Timing(interval=1, interval_alert=1, dead_time=5, nocomm_warn=60, replbatt_warn=600)
 
+H = Server("h")
+
 
 def good(t: float, status: str, **variables: str) -> Snapshot:
-    return Snapshot("eaton800", "h:3493", t, {"ups.status": status, **variables})
+    return Snapshot("eaton800", H, t, {"ups.status": status, **variables})
 
 
 def run(state: UpsState, *snaps: Snapshot) -> tuple[UpsState, list[str]]:
@@ -31,14 +34,14 @@ def run(state: UpsState, *snaps: Snapshot) -> tuple[UpsState, list[str]]:
 
 
 def test_nothing_is_kept_of_a_ups_never_seen() -> None:
-    assert record(initial("eaton800", "h:3493")) is None
+    assert record(initial("eaton800", H)) is None
 
 
 def test_a_restart_mid_outage_neither_repeats_onbatt_nor_forgets_when_it_began() -> None:
-    before, names = run(initial("eaton800", "h:3493"), good(100, "OL"), good(110, "OB DISCHRG"))
+    before, names = run(initial("eaton800", H), good(100, "OL"), good(110, "OB DISCHRG"))
     assert names == ["STARTUP", "ONBATT"]
     kept = json.loads(json.dumps(record(before)))
-    after, names = run(restore("eaton800", "h:3493", kept), good(500, "OB DISCHRG"))
+    after, names = run(restore("eaton800", H, kept), good(500, "OB DISCHRG"))
     assert names == ["STARTUP"]
     _, events = step(after, good(530, "OL CHRG"), TIMING)
     assert [e.name for e in events] == ["ONLINE"]
@@ -46,9 +49,9 @@ def test_a_restart_mid_outage_neither_repeats_onbatt_nor_forgets_when_it_began()
 
 
 def test_reminders_are_not_repeated_early_after_a_restart() -> None:
-    before, names = run(initial("eaton800", "h:3493"), good(100, "OL RB"))
+    before, names = run(initial("eaton800", H), good(100, "OL RB"))
     assert names == ["STARTUP", "REPLBATT"]
-    after = restore("eaton800", "h:3493", record(before) or {})
+    after = restore("eaton800", H, record(before) or {})
     _, names = run(after, good(200, "OL RB"), good(699, "OL RB"), good(700, "OL RB"))
     assert names == ["STARTUP", "REPLBATT"]  # the next one at 100 + 600, not at once
 
@@ -58,19 +61,19 @@ def test_reminders_are_not_repeated_early_after_a_restart() -> None:
 )
 def test_a_malformed_record_is_refused(kept: dict[str, object]) -> None:
     with pytest.raises(ValueError):
-        restore("eaton800", "h:3493", kept)
+        restore("eaton800", H, kept)
 
 
 def test_the_state_file_round_trips_and_is_replaced_atomically(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "state.json"
-    state, _ = run(initial("eaton800", "h:3493"), good(100, "OB DISCHRG"))
+    state, _ = run(initial("eaton800", H), good(100, "OB DISCHRG"))
     store = StateFile(str(path))
-    assert store.save({("eaton800", "h:3493"): state}) is None
+    assert store.save({UpsAddress("eaton800", H): state}) is None
     assert os.listdir(path.parent) == ["state.json"]  # no temporary file left behind
     loaded, warning = StateFile(str(path)).load()
     assert warning is None
-    assert loaded[("eaton800", "h:3493")].on_battery_since == 100
-    assert loaded[("eaton800", "h:3493")].status == "OB DISCHRG"
+    assert loaded[UpsAddress("eaton800", H)].on_battery_since == 100
+    assert loaded[UpsAddress("eaton800", H)].status == "OB DISCHRG"
 
 
 @pytest.mark.parametrize("text", ["{", "[]", '{"version": 2, "ups": {}}', '{"version": 1}'])
@@ -91,27 +94,27 @@ def test_a_failing_write_warns_once_and_says_when_it_works_again(tmp_path: Path)
     blocker = tmp_path / "dir"
     blocker.write_text("")
     store = StateFile(str(blocker / "state.json"))
-    state, _ = run(initial("eaton800", "h:3493"), good(100, "OL"))
-    first = store.save({("eaton800", "h:3493"): state})
+    state, _ = run(initial("eaton800", H), good(100, "OL"))
+    first = store.save({UpsAddress("eaton800", H): state})
     assert first is not None and "cannot write: Not a directory" in first
     state2, _ = run(state, good(101, "OB"))
-    assert store.save({("eaton800", "h:3493"): state2}) is None  # said once
+    assert store.save({UpsAddress("eaton800", H): state2}) is None  # said once
     blocker.unlink()
     assert (
-        store.save({("eaton800", "h:3493"): state})
+        store.save({UpsAddress("eaton800", H): state})
         == f"state file {blocker}/state.json: written again"
     )
 
 
 def test_status_lines_for_a_few_upses_and_for_a_fleet() -> None:
     online, _ = run(
-        initial("eaton800", "h:3493"),
+        initial("eaton800", H),
         good(1, "OL CHRG", **{"battery.charge": "100", "battery.runtime": "3160"}),
     )
     assert ups_line(online) == "eaton800: OL CHRG 100% 52 min"
-    lost, _ = run(online, Snapshot("eaton800", "h:3493", 2, error="DATA-STALE"))
+    lost, _ = run(online, Snapshot("eaton800", H, 2, error="DATA-STALE"))
     assert ups_line(lost) == "eaton800: no data (DATA-STALE)"
-    assert ups_line(initial("x", "h")) == "x: first poll pending"
+    assert ups_line(initial("x", Server("h"))) == "x: first poll pending"
     assert (
         status_line([online, lost])
         == "eaton800: OL CHRG 100% 52 min; eaton800: no data (DATA-STALE)"
@@ -137,15 +140,15 @@ def test_the_watchdog_period_comes_from_systemd(env: dict[str, str], period: flo
 
 
 def lost(t: float) -> Snapshot:
-    return Snapshot("eaton800", "h:3493", t, error="TIMEOUT")
+    return Snapshot("eaton800", H, t, error="TIMEOUT")
 
 
 def test_a_restart_in_a_dead_silence_does_not_repeat_the_forced_lowbatt() -> None:
     before, names = run(
-        initial("eaton800", "h:3493"), good(0, "OB DISCHRG", **{"battery.charge": "40"}), lost(6)
+        initial("eaton800", H), good(0, "OB DISCHRG", **{"battery.charge": "40"}), lost(6)
     )
     assert names == ["STARTUP", "ONBATT", "COMMBAD", "LOWBATT"]
-    after = restore("eaton800", "h:3493", json.loads(json.dumps(record(before))))
+    after = restore("eaton800", H, json.loads(json.dumps(record(before))))
     state, events = step(after, lost(7), TIMING)
     assert events == []
     assert "LB" in state.flags  # rules still see it critical
@@ -153,9 +156,9 @@ def test_a_restart_in_a_dead_silence_does_not_repeat_the_forced_lowbatt() -> Non
 
 def test_a_restart_keeps_the_alarm_text_and_the_battery_figures() -> None:
     alarm = {"ups.alarm": "Replace battery!", "battery.charge": "80"}
-    before, names = run(initial("eaton800", "h:3493"), good(0, "OL ALARM", **alarm))
+    before, names = run(initial("eaton800", H), good(0, "OL ALARM", **alarm))
     assert names == ["STARTUP", "ALARM"]
-    after = restore("eaton800", "h:3493", json.loads(json.dumps(record(before))))
+    after = restore("eaton800", H, json.loads(json.dumps(record(before))))
     _, names = run(after, good(10, "OL ALARM", **alarm))
     assert names == ["STARTUP"]  # the same alarm is not announced twice
     _, events = step(after, lost(10), TIMING)

@@ -26,6 +26,7 @@ import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
+from pyups.address import Server
 from pyups.core.catalogue import EVENTS, PAIRED_FLAGS
 from pyups.core.engine import Policy, replay
 from pyups.core.events import Event, finish
@@ -47,7 +48,7 @@ from pyups.nut.protocol import (
     split_line,
 )
 
-UPS, SERVER = "eaton800", "h:3493"
+UPS, SERVER = "eaton800", Server("h")
 
 # --------------------------------------------------------------------------------------------
 # Poll sequences
@@ -119,7 +120,7 @@ timings = st.builds(Timing, dead_time=timers, nocomm_warn=timers, replbatt_warn=
 
 
 def snapshots(
-    start: float, sequence: Sequence[Poll], ups: str = UPS, server: str = SERVER
+    start: float, sequence: Sequence[Poll], ups: str = UPS, server: Server = SERVER
 ) -> list[Snapshot]:
     """The Snapshots of a generated sequence, at non-decreasing times from ``start``."""
     result, t = [], start

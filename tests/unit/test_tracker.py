@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pyups.address import Server
 from pyups.core.catalogue import EVENTS, PAIRED_FLAGS
 from pyups.core.events import Event, finish
 from pyups.core.snapshot import Snapshot
@@ -20,7 +21,7 @@ from pyups.core.status import KNOWN_FLAGS, unclassified
 from pyups.core.tracker import Timing, UpsState, initial, poll_interval, step
 
 UPS = "eaton800"
-SERVER = "localhost:3493"
+SERVER = Server("localhost")
 
 
 @dataclass(frozen=True)

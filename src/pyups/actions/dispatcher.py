@@ -25,8 +25,10 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 
 from pyups.actions import instcmd, notify, run_exec, shutdown
+from pyups.actions.instcmd import Credentials
 from pyups.actions.outcome import Outcome, action_event
 from pyups.actions.process import ProcessGroups
+from pyups.address import UpsAddress
 from pyups.core.events import Event
 from pyups.core.rules import (
     ActionRequest,
@@ -52,8 +54,8 @@ class Dispatcher:
         *,
         dry_run: bool,
         shutdown_command: Sequence[str],
-        credentials: Mapping[tuple[str, str], tuple[str | None, str | None]],
-        tls: Mapping[tuple[str, str], Tls] | None = None,
+        credentials: Credentials,
+        tls: Mapping[UpsAddress, Tls] | None = None,
         nut_timeout: float = 5.0,
         workers: int = 4,
         queue_limit: int = 64,
@@ -110,9 +112,9 @@ class Dispatcher:
         *,
         dry_run: bool,
         shutdown_command: Sequence[str],
-        credentials: Mapping[tuple[str, str], tuple[str | None, str | None]],
+        credentials: Credentials,
         nut_timeout: float,
-        tls: Mapping[tuple[str, str], Tls] | None = None,
+        tls: Mapping[UpsAddress, Tls] | None = None,
     ) -> None:
         """New settings from a reloaded configuration; running actions keep theirs."""
         with self._lock:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from pyups.actions.outcome import Outcome
-from pyups.address import AddressError, parse_server
+from pyups.address import UpsAddress
 from pyups.core.events import Event
 from pyups.core.rules import ActionRequest, InstcmdAction, describe
 from pyups.nut import Connection, NutError
 from pyups.nut.client import Tls
 
-Credentials = Mapping[tuple[str, str], tuple[str | None, str | None]]
+Credentials = Mapping[UpsAddress, tuple[str | None, str | None]]  # (username, password)
 
 
 def run_instcmd(
@@ -19,7 +19,7 @@ def run_instcmd(
     event: Event,
     credentials: Credentials,
     timeout: float,
-    tls: Mapping[tuple[str, str], Tls] | None = None,
+    tls: Mapping[UpsAddress, Tls] | None = None,
 ) -> Outcome:
     """Send the command and report upsd's answer; never raises for a refusal or a dead server.
 
@@ -27,14 +27,9 @@ def run_instcmd(
     over the same kind of session as the polls, never in clear text when they are encrypted.
     """
     what = describe(ActionRequest(action, event))
-    key = (event.ups, event.server)
-    username, password = credentials.get(key, (None, None))
-    try:
-        connection = Connection(
-            parse_server(event.server), timeout, username, password, (tls or {}).get(key)
-        )
-    except AddressError as exc:
-        return Outcome("error", f"{what}: cannot run: {exc}", ok=False)
+    ups = event.address
+    username, password = credentials.get(ups, (None, None))
+    connection = Connection(ups.server, timeout, username, password, (tls or {}).get(ups))
     try:
         connection.instcmd(event.ups, action.command, action.value)
     except NutError as exc:

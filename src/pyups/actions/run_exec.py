@@ -39,7 +39,7 @@ def environment(event: Event, base: Mapping[str, str] | None = None) -> dict[str
     env.update(
         PYUPS_EVENT=trigger_name(event),
         PYUPS_UPS=event.ups,
-        PYUPS_SERVER=event.server,
+        PYUPS_SERVER=str(event.server),
         PYUPS_STATUS=event.status,
         PYUPS_PREV_STATUS=event.prev_status,
         PYUPS_RULE=event.rule or "",

@@ -81,7 +81,7 @@ def monitor_config(
         )
     if ups_args:
         chosen = (_from_argument(a, config) for a in ups_args)
-        unique = {(u.name, u.server): u for u in chosen}  # the same UPS twice is one UPS
+        unique = {u.address: u for u in chosen}  # the same UPS twice is one UPS
         config = replace(config, ups=tuple(unique.values()))
     if interval is not None:
         seconds = positive_duration("--interval", interval)

@@ -73,7 +73,7 @@ def _record(event: Event) -> dict[str, object]:
     return {
         "t": event.t,
         "ups": event.ups,
-        "server": event.server,
+        "server": str(event.server),
         "event": event.name,
         "rule": event.rule,
         "priority": event.priority,

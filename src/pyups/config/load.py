@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from pyups.address import UpsAddress
 from pyups.config.locate import Locator
 from pyups.config.schema import (
     CHECKS,
@@ -149,7 +150,7 @@ def _ups_list(value: object, ctx: Context) -> tuple[UpsConfig, ...]:
         )
         return ()
     found: list[UpsConfig] = []
-    seen: dict[tuple[str, str], int] = {}
+    seen: dict[UpsAddress, int] = {}
     for index, entry in enumerate(value):
         path = f"ups[{index}]"
         values = ctx.table(entry, path, keys_of("ups"))
@@ -158,7 +159,7 @@ def _ups_list(value: object, ctx: Context) -> tuple[UpsConfig, ...]:
         _resolve_password(entry, values, path, ctx)
         _check_tls(entry, values, path, ctx)
         ups = UpsConfig(**values)
-        identity = (ups.name, str(ups.server))
+        identity = ups.address
         if "server" in entry and "server" not in values:
             pass  # a bad address, already reported: no duplicate check against the default
         elif identity in seen:

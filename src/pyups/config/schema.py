@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pyups.address import DEFAULT_HOST, DEFAULT_PORT, AddressError, Server, parse_server
+from pyups.address import DEFAULT_HOST, DEFAULT_PORT, AddressError, Server, UpsAddress, parse_server
 from pyups.core.catalogue import EVENTS, PRIORITIES
 from pyups.core.durations import DurationError, parse_duration
 from pyups.core.expr import Expression, ExpressionError, compile_expression
@@ -58,6 +58,10 @@ class UpsConfig:
     tls: bool = False  # STARTTLS, never falling back to clear text
     ca_file: str | None = None  # resolved against the config file's directory
     tls_verify: bool = True
+
+    @property
+    def address(self) -> UpsAddress:
+        return UpsAddress(self.name, self.server)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from pyups.address import Server, UpsAddress
 from pyups.core.events import Event, EventSetting, finish
 from pyups.core.rules import ActionRequest, Rule, RuleState, evaluate
 from pyups.core.snapshot import Snapshot
@@ -32,7 +33,7 @@ class Policy:
     rules: Sequence[Rule] = ()
 
 
-def start(ups: str, server: str) -> EngineState:
+def start(ups: str, server: Server) -> EngineState:
     return EngineState(initial(ups, server))
 
 
@@ -61,9 +62,9 @@ def replay(
 
     Yields each event with the actions it asks for (RULE events only; empty otherwise).
     """
-    states: dict[tuple[str, str], EngineState] = {}
+    states: dict[UpsAddress, EngineState] = {}
     for snap in snapshots:
-        key = (snap.ups, snap.server)
+        key = snap.address
         state = states.get(key) or start(snap.ups, snap.server)
         states[key], events, requests = advance(state, snap, policy)
         for event in events:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from pyups.address import Server, UpsAddress
 from pyups.core.catalogue import EVENTS
 from pyups.core.durations import format_duration
 from pyups.core.template import render
@@ -28,7 +29,7 @@ class Event:
 
     name: str
     ups: str
-    server: str
+    server: Server
     t: float
     status: str = ""
     prev_status: str = ""
@@ -42,6 +43,10 @@ class Event:
     tokens: str | None = None
     priority: str = ""
     message: str = ""
+
+    @property
+    def address(self) -> UpsAddress:
+        return UpsAddress(self.ups, self.server)
 
 
 class EventSetting(Protocol):
@@ -64,7 +69,7 @@ def template_values(event: Event) -> dict[str, str]:
     values = dict(event.vars)
     values.update(
         ups=event.ups,
-        server=event.server,
+        server=str(event.server),
         event=event.trigger or event.name,
         status=event.status,
         prev_status=event.prev_status,

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pyups.address import Server
 from pyups.core.status import parse_status
 from pyups.core.tracker import UpsState
 
@@ -36,7 +37,7 @@ def record(state: UpsState) -> dict[str, Any] | None:
     return kept
 
 
-def restore(ups: str, server: str, kept: Mapping[str, Any]) -> UpsState:
+def restore(ups: str, server: Server, kept: Mapping[str, Any]) -> UpsState:
     """A tracker state from :func:`record`'s output; raises ValueError if it is malformed."""
     status = kept.get("status", "")
     if not isinstance(status, str):

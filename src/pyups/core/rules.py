@@ -210,7 +210,7 @@ def describe(request: ActionRequest, shutdown_command: Sequence[str] = ()) -> st
         return f"exec {shlex.join(render_argv(action, event))}"
     if isinstance(action, InstcmdAction):
         value = f" {shlex.quote(action.value)}" if action.value is not None else ""
-        return f"instcmd {action.command}{value} on {event.ups}@{event.server}"
+        return f"instcmd {action.command}{value} on {event.address}"
     if isinstance(action, NotifyAction):
         return f"notify {', '.join(notify_targets(action))}"
     return f"shutdown: {shlex.join(shutdown_command)}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from pyups.address import Server, UpsAddress
+
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
@@ -17,11 +19,15 @@ class Snapshot:
     """
 
     ups: str
-    server: str
+    server: Server
     t: float
     vars: Mapping[str, str] = field(default_factory=dict)
     error: str | None = None
     detail: str = ""
+
+    @property
+    def address(self) -> UpsAddress:
+        return UpsAddress(self.ups, self.server)
 
     @property
     def ok(self) -> bool:

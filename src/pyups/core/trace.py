@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pyups.address import AddressError, parse_server
 from pyups.core.snapshot import Snapshot
 
 
@@ -19,7 +20,7 @@ class TraceError(ValueError):
 
 def to_line(snap: Snapshot) -> str:
     """A snapshot as one JSON line (without the newline)."""
-    record: dict[str, Any] = {"t": round(snap.t, 3), "ups": snap.ups, "server": snap.server}
+    record: dict[str, Any] = {"t": round(snap.t, 3), "ups": snap.ups, "server": str(snap.server)}
     if snap.ok:
         record["vars"] = dict(snap.vars)
     else:
@@ -44,15 +45,19 @@ def from_line(line: str) -> Snapshot:
         raise TraceError('"ups" must be the UPS name')
     if not isinstance(server, str):
         raise TraceError('"server" must be a string')
+    try:
+        address = parse_server(server)
+    except AddressError as exc:
+        raise TraceError(f'"server": {exc}') from None
     if "vars" in record:
         variables = record["vars"]
         if not isinstance(variables, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in variables.items()
         ):
             raise TraceError('"vars" must map variable names to strings')
-        return Snapshot(ups, server, float(t), vars=variables)
+        return Snapshot(ups, address, float(t), vars=variables)
     error = record.get("error")
     if not isinstance(error, str) or not error:
         raise TraceError('a poll result needs "vars" or "error"')
     detail = record.get("detail", "")
-    return Snapshot(ups, server, float(t), error=error, detail=str(detail))
+    return Snapshot(ups, address, float(t), error=error, detail=str(detail))

@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from pyups.address import Server, UpsAddress
 from pyups.core.catalogue import PAIRED_FLAGS
 from pyups.core.durations import format_duration
 from pyups.core.events import Event
@@ -53,7 +54,7 @@ class UpsState:
     """Everything the tracker remembers about one UPS between polls."""
 
     ups: str
-    server: str
+    server: Server
     started: bool = False
     vars: Mapping[str, str] = field(default_factory=dict)
     status: str = ""
@@ -67,12 +68,16 @@ class UpsState:
     critical: bool = False
 
     @property
+    def address(self) -> UpsAddress:
+        return UpsAddress(self.ups, self.server)
+
+    @property
     def nocomm(self) -> bool:
         """True while upsd or the driver does not answer."""
         return self.comm_lost_since is not None
 
 
-def initial(ups: str, server: str) -> UpsState:
+def initial(ups: str, server: Server) -> UpsState:
     """The state of a UPS nothing is known about yet."""
     return UpsState(ups=ups, server=server)
 

@@ -14,7 +14,7 @@ def poll(conn: Connection, ups: str, t: float) -> Snapshot:
     upsd answers ``ups.status "WAIT"`` and nothing else while a driver (re)connects: that is
     no data, so it is reported as a failed poll with code ``WAIT``.
     """
-    server = str(conn.server)
+    server = conn.server
     try:
         variables = conn.list_vars(ups)
     except NutError as exc:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from pyups.address import Server
+from pyups.address import Server, UpsAddress
 from pyups.core.events import Event
 from pyups.core.snapshot import Snapshot
 
@@ -42,8 +42,6 @@ DURATION_BUCKETS = (
 )  # fmt: skip
 _UNSAFE = re.compile(r"[^a-zA-Z0-9_]")
 
-Key = tuple[str, str]  # (UPS name, server)
-
 
 class MetricsError(Exception):
     """The metrics endpoint cannot be served; the message says where and what to do."""
@@ -61,11 +59,10 @@ def metric_name(variable: str) -> str:
     return "network_ups_tools_" + _UNSAFE.sub("_", variable)
 
 
-def ups_labels(keys: Sequence[Key]) -> dict[Key, str]:
-    """The ``ups`` label of each (name, server): the name, unless another server has it too."""
-    names = [name for name, _ in keys]
-    return {(name, server): name if names.count(name) == 1 else f"{name}@{server}"
-            for name, server in keys}  # fmt: skip
+def ups_labels(upses: Sequence[UpsAddress]) -> dict[UpsAddress, str]:
+    """The ``ups`` label of each UPS: its name, unless another server has one of that name."""
+    names = [ups.name for ups in upses]
+    return {ups: ups.name if names.count(ups.name) == 1 else str(ups) for ups in upses}
 
 
 def _number(value: str) -> float | None:
@@ -84,7 +81,7 @@ class Metrics:
 
     def __init__(
         self,
-        keys: Sequence[Key],
+        upses: Sequence[UpsAddress],
         stale_after: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -93,8 +90,8 @@ class Metrics:
 
         self._clock = clock
         self._lock = threading.Lock()
-        self._latest: dict[Key, _Latest] = {}
-        self._labels: dict[Key, str] = {}
+        self._latest: dict[UpsAddress, _Latest] = {}
+        self._labels: dict[UpsAddress, str] = {}
         self.stale_after = stale_after
         self.registry = CollectorRegistry()
         self._events = Counter(
@@ -112,15 +109,15 @@ class Metrics:
         )
         ProcessCollector(registry=self.registry)
         self.registry.register(cast("Collector", self))
-        self.reconfigure(keys, stale_after)
+        self.reconfigure(upses, stale_after)
         self._server: Any = None
         self.address: Server | None = None
 
     # -- fed by the monitor -----------------------------------------------------------------
 
-    def reconfigure(self, keys: Sequence[Key], stale_after: float) -> None:
+    def reconfigure(self, upses: Sequence[UpsAddress], stale_after: float) -> None:
         """A new set of UPSes (after a reload); series of UPSes no longer watched go."""
-        labels = ups_labels(keys)
+        labels = ups_labels(upses)
         with self._lock:
             removed = set(self._labels.values()) - set(labels.values())
             self._labels = labels
@@ -135,13 +132,13 @@ class Metrics:
 
     def observe(self, snap: Snapshot, seconds: float) -> None:
         """One poll's result and how long it took (called from the pollers' threads)."""
-        self._durations.labels(snap.server).observe(seconds)
+        self._durations.labels(str(snap.server)).observe(seconds)
         with self._lock:
-            self._latest[(snap.ups, snap.server)] = _Latest(snap.vars, snap.ok, self._clock())
+            self._latest[snap.address] = _Latest(snap.vars, snap.ok, self._clock())
 
     def emit(self, event: Event) -> None:
         """Count one event (the monitor's sinks interface)."""
-        label = self._labels.get((event.ups, event.server), event.ups)
+        label = self._labels.get(event.address, event.ups)
         self._events.labels(label, event.name).inc()
 
     def note(self, message: str, priority: str = "info") -> None:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from pyups import __version__
 from pyups.actions import Dispatcher
+from pyups.address import UpsAddress
 from pyups.config import Config, ConfigError, UpsConfig
 from pyups.core.engine import EngineState, Policy
 from pyups.core.events import Event
@@ -38,7 +39,7 @@ from pyups.nut.client import Tls
 from pyups.service.notify import Notifier
 from pyups.service.poller import ServerPoller, Target
 from pyups.service.record import Recorder
-from pyups.service.state import Key, StateFile
+from pyups.service.state import StateFile
 from pyups.sinks import Sink
 
 if TYPE_CHECKING:  # prometheus-client is imported only when metrics are served
@@ -75,8 +76,8 @@ def policy_of(config: Config) -> Policy:
     return Policy(timing, config.events, config.rules)
 
 
-def _credentials(config: Config) -> dict[tuple[str, str], tuple[str | None, str | None]]:
-    return {(u.name, str(u.server)): (u.username, u.password) for u in config.ups}
+def _credentials(config: Config) -> dict[UpsAddress, tuple[str | None, str | None]]:
+    return {u.address: (u.username, u.password) for u in config.ups}
 
 
 def _tls(ups: UpsConfig) -> Tls | None:
@@ -84,9 +85,9 @@ def _tls(ups: UpsConfig) -> Tls | None:
     return Tls(ups.ca_file, ups.tls_verify) if ups.tls else None
 
 
-def _tls_settings(config: Config) -> dict[tuple[str, str], Tls]:
-    """TLS settings by (UPS, server), for the instcmd actions' own connections."""
-    return {(u.name, str(u.server)): tls for u in config.ups if (tls := _tls(u)) is not None}
+def _tls_settings(config: Config) -> dict[UpsAddress, Tls]:
+    """TLS settings by UPS, for the instcmd actions' own connections."""
+    return {u.address: tls for u in config.ups if (tls := _tls(u)) is not None}
 
 
 def _stale_after(config: Config) -> float:
@@ -94,19 +95,19 @@ def _stale_after(config: Config) -> float:
     return 2 * config.monitor.interval + 2 * config.monitor.timeout
 
 
-def _keys(config: Config) -> list[tuple[str, str]]:
-    return [(u.name, str(u.server)) for u in config.ups]
+def _addresses(config: Config) -> list[UpsAddress]:
+    return [u.address for u in config.ups]
 
 
 def _new_metrics(config: Config) -> Metrics:
     """Metrics for the configured UPSes (prometheus-client is imported here, when needed)."""
     from pyups.service.metrics import Metrics
 
-    return Metrics(_keys(config), _stale_after(config))
+    return Metrics(_addresses(config), _stale_after(config))
 
 
 def _names(config: Config) -> str:
-    return ", ".join(f"{u.name}@{u.server}" for u in config.ups)
+    return ", ".join(str(u.address) for u in config.ups)
 
 
 class Monitor:
@@ -268,9 +269,9 @@ class Monitor:
             line = f"STUCK polling {', '.join(sorted(self._stuck))}; {line}"
         return line
 
-    def _states(self) -> dict[Key, EngineState]:
+    def _states(self) -> dict[UpsAddress, EngineState]:
         return {
-            (name, str(p.server)): state
+            UpsAddress(name, p.server): state
             for p in self.pollers
             for name, state in list(p.states.items())
         }
@@ -336,7 +337,7 @@ class Monitor:
         if metrics is None:
             metrics = _new_metrics(config)
         else:
-            metrics.reconfigure(_keys(config), _stale_after(config))
+            metrics.reconfigure(_addresses(config), _stale_after(config))
         if metrics.address != listen:
             from pyups.service.metrics import MetricsError
 
@@ -351,13 +352,15 @@ class Monitor:
             self.metrics = metrics
             self.sinks.append(metrics)
 
-    def _pollers(self, config: Config, states: Mapping[Key, EngineState]) -> list[ServerPoller]:
+    def _pollers(
+        self, config: Config, states: Mapping[UpsAddress, EngineState]
+    ) -> list[ServerPoller]:
         policy = policy_of(config)
         by_server = groupby(sorted(config.ups, key=lambda u: str(u.server)), key=lambda u: u.server)
         pollers = []
         for server, group in by_server:
             upses = list(group)
-            carried = {u.name: states[k] for u in upses if (k := (u.name, str(server))) in states}
+            carried = {u.name: states[u.address] for u in upses if u.address in states}
             pollers.append(
                 ServerPoller(
                     server,

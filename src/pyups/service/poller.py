@@ -54,7 +54,7 @@ class ServerPoller(threading.Thread):
         self.policy = policy
         carried = states or {}
         self.states = {
-            t.name: carried.get(t.name) or start(t.name, str(server)) for t in self.targets
+            t.name: carried.get(t.name) or start(t.name, server) for t in self.targets
         }
         self.rounds = 0  # completed passes over the due targets
         self.busy_since: float | None = None  # monotonic start of the pass under way

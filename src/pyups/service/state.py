@@ -15,11 +15,11 @@ import tempfile
 from collections.abc import Mapping
 from typing import Any
 
+from pyups.address import AddressError, UpsAddress, parse_server
 from pyups.core.persist import record, restore
 from pyups.core.tracker import UpsState
 
 VERSION = 1
-Key = tuple[str, str]  # (ups, server)
 
 
 class StateFile:
@@ -28,7 +28,7 @@ class StateFile:
         self._saved: dict[str, Any] | None = None
         self._failing: str | None = None
 
-    def load(self) -> tuple[dict[Key, UpsState], str | None]:
+    def load(self) -> tuple[dict[UpsAddress, UpsState], str | None]:
         """The saved states, and a warning to log if the file could not be used."""
         if not self.path:
             return {}, None
@@ -45,11 +45,11 @@ class StateFile:
         self._saved = document
         return states, None
 
-    def save(self, states: Mapping[Key, UpsState]) -> str | None:
+    def save(self, states: Mapping[UpsAddress, UpsState]) -> str | None:
         """Write the states if they changed; a warning the first time writing fails."""
         if not self.path:
             return None
-        kept = {f"{ups}@{server}": r for (ups, server), s in states.items() if (r := record(s))}
+        kept = {str(address): r for address, s in states.items() if (r := record(s))}
         document = {"version": VERSION, "ups": kept}
         if document == self._saved:
             return None
@@ -66,18 +66,22 @@ class StateFile:
         return None
 
 
-def _states(document: object) -> dict[Key, UpsState]:
+def _states(document: object) -> dict[UpsAddress, UpsState]:
     if not isinstance(document, dict) or document.get("version") != VERSION:
         raise ValueError(f"not a version {VERSION} pyups state file")
     entries = document.get("ups")
     if not isinstance(entries, dict):
         raise ValueError("no 'ups' table")
-    states: dict[Key, UpsState] = {}
+    states: dict[UpsAddress, UpsState] = {}
     for key, kept in entries.items():
         ups, at, server = key.partition("@")
         if not at or not isinstance(kept, dict):
             raise ValueError(f"bad entry {key!r}")
-        states[(ups, server)] = restore(ups, server, kept)
+        try:
+            address = UpsAddress(ups, parse_server(server))
+        except AddressError:
+            continue  # pyups never wrote it, and no configured UPS could match it
+        states[address] = restore(address.name, address.server, kept)
     return states
 
 

@@ -31,7 +31,7 @@ def journal_fields(event: Event) -> dict[str, str]:
         "MESSAGE_ID": EVENTS[event.name].message_id,
         "PYUPS_EVENT": event.name,
         "PYUPS_UPS": event.ups,
-        "PYUPS_SERVER": event.server,
+        "PYUPS_SERVER": str(event.server),
         "PYUPS_STATUS": event.status,
         "PYUPS_PREV_STATUS": event.prev_status,
     }
