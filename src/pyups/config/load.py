@@ -23,7 +23,7 @@ from pyups.config.schema import (
     Config,
     EventSettings,
     Invalid,
-    Key,
+    KeySpec,
     MetricsConfig,
     MonitorConfig,
     UpsConfig,
@@ -69,7 +69,7 @@ class Context:
         self._found.append((line or 0, text))
 
     def table(
-        self, value: object, path: str, keys: tuple[Key, ...], label: str = ""
+        self, value: object, path: str, keys: tuple[KeySpec, ...], label: str = ""
     ) -> dict[str, Any] | None:
         """Check one table against its schema keys; the valid values, converted, or None.
 

@@ -115,7 +115,7 @@ Kind = Literal[
 
 
 @dataclass(frozen=True, slots=True)
-class Key:
+class KeySpec:
     """One configuration key: where it lives, its kind, its default as TOML text, what it does."""
 
     # "monitor", "ups" (each [[ups]]), "events" ([events.NAME]), "rule" ([[rule]]), "metrics"
@@ -127,152 +127,162 @@ class Key:
     required: bool = False
 
 
-KEYS: tuple[Key, ...] = (
-    Key("monitor", "interval", "duration", '"5s"', "poll period (upsmon POLLFREQ)"),
-    Key(
+KEYS: tuple[KeySpec, ...] = (
+    KeySpec("monitor", "interval", "duration", '"5s"', "poll period (upsmon POLLFREQ)"),
+    KeySpec(
         "monitor",
         "interval_alert",
         "duration",
         '"2s"',
         "poll period while on battery or alarm (POLLFREQALERT); at most interval",
     ),
-    Key("monitor", "timeout", "duration", '"5s"', "time allowed for one request to upsd"),
-    Key(
+    KeySpec("monitor", "timeout", "duration", '"5s"', "time allowed for one request to upsd"),
+    KeySpec(
         "monitor",
         "dead_time",
         "duration",
         '"15s"',
         "no data for this long while last seen on battery = critical (DEADTIME)",
     ),
-    Key(
+    KeySpec(
         "monitor",
         "nocomm_warn",
         "duration",
         '"5m"',
         "repeat NOCOMM this often while unreachable (NOCOMMWARNTIME)",
     ),
-    Key("monitor", "replbatt_warn", "duration", '"12h"', "repeat REPLBATT this often (RBWARNTIME)"),
-    Key(
+    KeySpec(
+        "monitor", "replbatt_warn", "duration", '"12h"', "repeat REPLBATT this often (RBWARNTIME)"
+    ),
+    KeySpec(
         "monitor",
         "shutdown_command",
         "command",
         '["systemctl", "poweroff"]',
         "the command that shuts this host down, as a list of arguments",
     ),
-    Key("monitor", "dry_run", "bool", "false", "log what actions would do, do nothing"),
-    Key(
+    KeySpec("monitor", "dry_run", "bool", "false", "log what actions would do, do nothing"),
+    KeySpec(
         "monitor",
         "state_file",
         "optional_path",
         '"/var/lib/pyups/state.json"',
         'where pyups keeps state across restarts; "" keeps none',
     ),
-    Key(
+    KeySpec(
         "metrics",
         "listen",
         "listen",
         '""',
         'serve Prometheus metrics on /metrics at HOST:PORT, e.g. "127.0.0.1:9199"; "" serves none',
     ),
-    Key("ups", "name", "ups_name", None, "the UPS as upsd knows it", required=True),
-    Key("ups", "server", "server", '"localhost:3493"', "upsd address, HOST[:PORT] or [IPV6]:PORT"),
-    Key("ups", "username", "string", None, "upsd user (upsd.users), optional"),
-    Key(
+    KeySpec("ups", "name", "ups_name", None, "the UPS as upsd knows it", required=True),
+    KeySpec(
+        "ups", "server", "server", '"localhost:3493"', "upsd address, HOST[:PORT] or [IPV6]:PORT"
+    ),
+    KeySpec("ups", "username", "string", None, "upsd user (upsd.users), optional"),
+    KeySpec(
         "ups",
         "password",
         "secret",
         None,
         "upsd password; refused if the config file is group/world-readable",
     ),
-    Key(
+    KeySpec(
         "ups",
         "password_file",
         "path",
         None,
         "file holding the password (one trailing newline ignored); instead of password",
     ),
-    Key(
+    KeySpec(
         "ups",
         "tls",
         "bool",
         "false",
         "talk to upsd over TLS (STARTTLS); an upsd without TLS is then an error, never clear text",
     ),
-    Key(
+    KeySpec(
         "ups",
         "ca_file",
         "path",
         None,
         "the CA that signed upsd's certificate (PEM); default: the system's CAs; needs tls = true",
     ),
-    Key(
+    KeySpec(
         "ups",
         "tls_verify",
         "bool",
         "true",
         "check upsd's certificate and host name (against ca_file); needs tls = true",
     ),
-    Key("events", "enabled", "bool", "true", "false: never report this event"),
-    Key(
+    KeySpec("events", "enabled", "bool", "true", "false: never report this event"),
+    KeySpec(
         "events",
         "priority",
         "priority",
         None,
         "syslog priority name; default: the event's built-in one",
     ),
-    Key(
+    KeySpec(
         "events",
         "message",
         "template",
         None,
         'message template, e.g. "UPS {ups} on battery"; default: the built-in one',
     ),
-    Key("rule", "name", "rule_name", None, "unique rule name: a-z, 0-9, _ and -", required=True),
-    Key(
+    KeySpec(
+        "rule", "name", "rule_name", None, "unique rule name: a-z, 0-9, _ and -", required=True
+    ),
+    KeySpec(
         "rule",
         "if",
         "condition",
         None,
         'a condition, e.g. "OB and battery.charge < 50"; a rule has either if or on',
     ),
-    Key(
+    KeySpec(
         "rule",
         "on",
         "event_names",
         None,
         'built-in events to fire on, e.g. ["ONBATT", "LOWBATT"]; a rule has either if or on',
     ),
-    Key(
+    KeySpec(
         "rule",
         "for",
         "hold",
         "0",
         "fire once the condition has held continuously this long (debounce); if rules only",
     ),
-    Key(
+    KeySpec(
         "rule",
         "repeat",
         "duration",
         None,
         "fire again this often while the condition keeps holding; if rules only",
     ),
-    Key("rule", "ups", "ups_names", None, "only these [[ups]] names; default: every monitored UPS"),
-    Key("rule", "priority", "priority", '"notice"', "syslog priority of the rule's RULE entries"),
-    Key(
+    KeySpec(
+        "rule", "ups", "ups_names", None, "only these [[ups]] names; default: every monitored UPS"
+    ),
+    KeySpec(
+        "rule", "priority", "priority", '"notice"', "syslog priority of the rule's RULE entries"
+    ),
+    KeySpec(
         "rule",
         "message",
         "template",
         None,
         'message template, e.g. "UPS {ups}: {rule} after {held}"; default: a built-in one',
     ),
-    Key(
+    KeySpec(
         "rule",
         "clear_message",
         "template",
         None,
         "message logged when a fired condition stops holding; if rules only; default: none",
     ),
-    Key(
+    KeySpec(
         "rule",
         "do",
         "actions",
@@ -284,7 +294,7 @@ KEYS: tuple[Key, ...] = (
 )
 
 
-def keys_of(section: str) -> tuple[Key, ...]:
+def keys_of(section: str) -> tuple[KeySpec, ...]:
     """The keys of one section, in table order."""
     return tuple(key for key in KEYS if key.section == section)
 
