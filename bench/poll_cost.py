@@ -47,10 +47,10 @@ from harness import machine_line, percentile, print_table, write_result
 from PyNUTClient.PyNUT import PyNUTClient
 
 from pyups.config import config_from_text
+from pyups.config.views import policy_of
 from pyups.core.engine import advance, start
 from pyups.core.tracker import poll_interval
 from pyups.nut import Connection, poll
-from pyups.service.monitor import policy_of
 from pyups.sim import NutServer
 
 UPS = "eaton800"

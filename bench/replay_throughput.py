@@ -21,9 +21,9 @@ from pathlib import Path
 from harness import machine_line, print_table, write_result
 
 from pyups.config import config_from_text
+from pyups.config.views import policy_of
 from pyups.core.engine import replay
 from pyups.core.trace import from_line
-from pyups.service.monitor import policy_of
 
 RULES = """
 [[rule]]

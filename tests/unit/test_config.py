@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -22,9 +23,11 @@ from pyups.config import (
     load_config,
 )
 from pyups.config.locate import Locator
-from pyups.config.schema import CONFIGURABLE_EVENTS, KEYS
+from pyups.config.schema import CHECKS, CONFIGURABLE_EVENTS, KEYS, KeySpec
+from pyups.config.views import timing_of
 from pyups.core.expr import compile_expression
 from pyups.core.rules import Rule
+from pyups.core.tracker import Timing
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "etc" / "pyups.conf.example"
 CANARY = "canary-Pa55w0rd-7f3e"
@@ -536,6 +539,38 @@ def test_the_example_file_documents_every_key_with_its_default() -> None:
         if key.default is not None:
             shown = any(key.default in line for line in lines)
             assert shown, f"{key.section}.{key.name}: default not shown"
+
+
+# Where each section's keys are documented in the example, in file order.
+_EXAMPLE_SECTIONS = {
+    "monitor": "[monitor]",
+    "metrics": "[metrics]",
+    "ups": "[[ups]]",
+    "events": "[events.NAME]",
+    "rule": "# [[rule]]",
+}
+
+
+@pytest.mark.parametrize(
+    "key", [k for k in KEYS if k.default is not None], ids=lambda k: f"{k.section}.{k.name}"
+)
+def test_the_example_file_documents_each_default_as_the_schema_has_it(key: KeySpec) -> None:
+    lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
+    header = _EXAMPLE_SECTIONS[key.section]
+    start = next(i for i, line in enumerate(lines) if header in line)
+    pattern = re.compile(rf"^[#\s]*{key.name}\s*=(.*)$")
+    shown = next(m.group(1) for line in lines[start:] if (m := pattern.match(line)))
+    # Read both as the loader does: "5m" and 300 are the same duration; comments are TOML's.
+    check = CHECKS[key.kind]
+    documented = check(tomllib.loads(f"value = {shown}")["value"])
+    assert documented == check(tomllib.loads(f"value = {key.default}")["value"]), (
+        f"{key.section}.{key.name}: the example shows {shown.split('#')[0].strip()}, "
+        f"the schema's default is {key.default}"
+    )
+
+
+def test_the_tracker_timing_defaults_are_the_schema_defaults() -> None:
+    assert Timing() == timing_of(MonitorConfig())
 
 
 def test_the_example_file_has_no_active_rule() -> None:

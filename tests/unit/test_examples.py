@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from pyups.config import Config, config_from_text
+from pyups.config.views import policy_of
 from pyups.core.engine import replay
 from pyups.core.rules import describe
 from pyups.core.trace import from_line
-from pyups.service.monitor import policy_of
 
 ROOT = Path(__file__).parents[2]
 EXAMPLE = ROOT / "src" / "pyups" / "data" / "pyups.conf.example"

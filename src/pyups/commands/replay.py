@@ -10,12 +10,12 @@ from collections.abc import Iterator
 
 from pyups.commands.common import EXIT_FAILURE, EXIT_OK, Failure, config_path
 from pyups.config import Config, default_config, load_config
+from pyups.config.views import policy_of
 from pyups.core.engine import replay
 from pyups.core.events import Event
 from pyups.core.rules import describe
 from pyups.core.snapshot import Snapshot
 from pyups.core.trace import TraceError, from_line
-from pyups.service.monitor import policy_of
 from pyups.sinks.console import ConsoleSink
 
 

@@ -13,6 +13,7 @@ from pyups.commands.common import EXIT_FAILURE, EXIT_USAGE, Failure, positive_du
 from pyups.commands.explain import Known, Request, explain
 from pyups.commands.login import Login
 from pyups.config import UpsConfig
+from pyups.config.views import tls_of
 from pyups.nut.client import Connection, Tls
 from pyups.nut.errors import NutError
 
@@ -51,9 +52,7 @@ def tls_settings(
         verb = "applies" if len(given) == 1 else "apply"
         raise Failure(f"{' and '.join(given)} only {verb} with --tls; add --tls", EXIT_USAGE)
     ups = entry() if entry is not None else None
-    if ups is not None and ups.tls:
-        return Tls(ups.ca_file, ups.tls_verify)
-    return None
+    return tls_of(ups) if ups is not None else None
 
 
 @contextmanager

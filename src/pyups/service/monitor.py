@@ -29,12 +29,12 @@ from typing import TYPE_CHECKING
 from pyups import __version__
 from pyups.actions import Dispatcher
 from pyups.address import UpsAddress
-from pyups.config import Config, ConfigError, UpsConfig
-from pyups.core.engine import EngineState, Policy
+from pyups.config import Config, ConfigError
+from pyups.config.views import policy_of, tls_of
+from pyups.core.engine import EngineState
 from pyups.core.events import Event
 from pyups.core.rules import ActionRequest
 from pyups.core.summary import status_line
-from pyups.core.tracker import Timing
 from pyups.nut.client import Tls
 from pyups.service.notify import Notifier
 from pyups.service.poller import ServerPoller, Target
@@ -63,31 +63,13 @@ class _Reload:
 _Item = Event | ActionRequest | _Note | _Reload | None
 
 
-def policy_of(config: Config) -> Policy:
-    """The engine's view of the configuration."""
-    m = config.monitor
-    timing = Timing(
-        interval=m.interval,
-        interval_alert=m.interval_alert,
-        dead_time=m.dead_time,
-        nocomm_warn=m.nocomm_warn,
-        replbatt_warn=m.replbatt_warn,
-    )
-    return Policy(timing, config.events, config.rules)
-
-
 def _credentials(config: Config) -> dict[UpsAddress, tuple[str | None, str | None]]:
     return {u.address: (u.username, u.password) for u in config.ups}
 
 
-def _tls(ups: UpsConfig) -> Tls | None:
-    """The TLS settings of one [[ups]] entry, None for clear text."""
-    return Tls(ups.ca_file, ups.tls_verify) if ups.tls else None
-
-
 def _tls_settings(config: Config) -> dict[UpsAddress, Tls]:
     """TLS settings by UPS, for the instcmd actions' own connections."""
-    return {u.address: tls for u in config.ups if (tls := _tls(u)) is not None}
+    return {u.address: tls for u in config.ups if (tls := tls_of(u)) is not None}
 
 
 def _stale_after(config: Config) -> float:
@@ -364,7 +346,7 @@ class Monitor:
             pollers.append(
                 ServerPoller(
                     server,
-                    [Target(u.name, u.username, u.password, _tls(u)) for u in upses],
+                    [Target(u.name, u.username, u.password, tls_of(u)) for u in upses],
                     policy,
                     config.monitor.timeout,
                     self._queue.put,

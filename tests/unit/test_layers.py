@@ -1,0 +1,20 @@
+"""What importing a command loads: replay needs the engine, not the service or systemd-python."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+PROBE = (
+    "import json, sys, pyups.commands.replay; "
+    "print(json.dumps(sorted(m for m in sys.modules "
+    "if m == 'systemd' or m.startswith(('systemd.', 'pyups.service')))))"
+)
+
+
+def test_replay_loads_neither_the_service_nor_systemd() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert json.loads(done.stdout) == []
