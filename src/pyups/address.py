@@ -8,7 +8,7 @@ from dataclasses import dataclass
 DEFAULT_HOST = "localhost"
 DEFAULT_PORT = 3493
 
-_UPS_NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
+UPS_NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")  # what upsd accepts in ups.conf section names
 _HOST = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
@@ -80,7 +80,7 @@ def parse_ups(text: str) -> UpsAddress:
         raise AddressError(
             f"{text!r}: missing UPS name (write UPS@HOST[:PORT], e.g. eaton800@localhost)"
         )
-    if not _UPS_NAME.match(name):
+    if not UPS_NAME.match(name):
         raise AddressError(f"{text!r}: {name!r} is not a valid UPS name")
     if at and not server:
         raise AddressError(f"{text!r}: missing host after '@'")

@@ -37,6 +37,7 @@ from pyups.core.rules import (
     NotifyAction,
     ShutdownAction,
     describe,
+    dry_run,
 )
 from pyups.nut.client import Tls
 
@@ -230,9 +231,4 @@ class Dispatcher:
         return Outcome("dropped", f"{what}: not run: {why}", ok=False)
 
     def _would(self, request: ActionRequest) -> Outcome:
-        what = describe(request, self.shutdown_command)
-        if isinstance(request.action, InstcmdAction):
-            what = f"send {what}"
-        elif isinstance(request.action, ShutdownAction):
-            what = f"run {what}"
-        return Outcome("dry-run", f"dry run: would {what}", ok=True)
+        return Outcome("dry-run", dry_run(request, self.shutdown_command), ok=True)

@@ -115,7 +115,4 @@ def _from_argument(text: str, config: Config) -> UpsConfig:
         address = parse_ups(text)
     except AddressError as exc:
         raise Failure(str(exc), EXIT_USAGE) from None
-    for ups in config.ups:
-        if ups.name == address.name and ups.server == address.server:
-            return ups
-    return UpsConfig(name=address.name, server=address.server)
+    return config.entry(address) or UpsConfig(name=address.name, server=address.server)

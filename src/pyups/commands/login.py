@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from pyups.address import UpsAddress
 from pyups.commands.common import EXIT_FAILURE, EXIT_USAGE, Failure, config_path
-from pyups.config import UpsConfig, load_config
+from pyups.config import UpsConfig, load_config, read_password_file
 
 
 @dataclass(frozen=True)
@@ -89,9 +89,7 @@ def resolve(
 
 def _read_file(path: str, warn: Callable[[str], None]) -> str:
     try:
-        with open(path, encoding="utf-8") as handle:
-            mode = os.fstat(handle.fileno()).st_mode
-            text = handle.read()
+        password, mode = read_password_file(path)
     except OSError as exc:
         raise Failure(
             f"--password-file {path}: cannot read: {exc.strerror or exc}", EXIT_FAILURE
@@ -100,7 +98,6 @@ def _read_file(path: str, warn: Callable[[str], None]) -> str:
         raise Failure(f"--password-file {path}: not a text file", EXIT_FAILURE) from None
     if mode & (stat.S_IRGRP | stat.S_IROTH):
         warn(f"{path} is readable by other users; protect it with: chmod 600 {path}")
-    password = text.removesuffix("\n").removesuffix("\r")
     if not password:
         raise Failure(f"--password-file {path}: the file is empty", EXIT_FAILURE)
     return password
@@ -112,8 +109,4 @@ def config_entry(address: UpsAddress, option: str | None) -> UpsConfig | None:
     path, named = config_path(option)
     if not named and not os.access(path, os.R_OK):
         return None
-    config = load_config(path)
-    for ups in config.ups:
-        if ups.name == address.name and ups.server == address.server:
-            return ups
-    return None
+    return load_config(path).entry(address)

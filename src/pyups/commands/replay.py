@@ -13,7 +13,7 @@ from pyups.config import Config, default_config, load_config
 from pyups.config.views import policy_of
 from pyups.core.engine import replay
 from pyups.core.events import Event
-from pyups.core.rules import describe
+from pyups.core.rules import dry_run
 from pyups.core.snapshot import Snapshot
 from pyups.core.trace import TraceError, from_line
 from pyups.sinks.console import ConsoleSink
@@ -29,7 +29,7 @@ def main(args: argparse.Namespace) -> int:
     console = ConsoleSink(sys.stdout)
     shutdown = config.monitor.shutdown_command
     for event, requests in results:
-        would = [_would_run(event, f"would run {describe(r, shutdown)}") for r in requests]
+        would = [_would_run(event, dry_run(r, shutdown)) for r in requests]
         for shown in (event, *would):
             if args.json:
                 print(json.dumps(_record(shown)))
@@ -64,6 +64,7 @@ def _would_run(rule_event: Event, message: str) -> Event:
         prev_status=rule_event.prev_status,
         rule=rule_event.rule,
         reason="dry-run",
+        outcome=message,
         priority="info",
         message=message,
     )

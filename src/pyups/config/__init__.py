@@ -1,6 +1,12 @@
 """pyups configuration: the TOML file's schema, and loading it with every error reported at once."""
 
-from pyups.config.load import ConfigError, config_from_text, default_config, load_config
+from pyups.config.load import (
+    ConfigError,
+    config_from_text,
+    default_config,
+    load_config,
+    read_password_file,
+)
 from pyups.config.schema import (
     DEFAULT_CONFIG_PATH,
     Config,
@@ -21,4 +27,5 @@ __all__ = [
     "config_from_text",
     "default_config",
     "load_config",
+    "read_password_file",
 ]

@@ -193,8 +193,7 @@ def _resolve_password(
     filename = os.path.join(os.path.dirname(ctx.source), values["password_file"])
     values["password_file"] = filename
     try:
-        with open(filename, encoding="utf-8") as handle:
-            secret = handle.read()
+        secret, _ = read_password_file(filename)
     except OSError as exc:
         ctx.error(
             f"{path}.password_file",
@@ -204,11 +203,19 @@ def _resolve_password(
     except UnicodeDecodeError:
         ctx.error(f"{path}.password_file", f"{filename} is not UTF-8 text")
         return
-    secret = secret.removesuffix("\n").removesuffix("\r")
     if not secret:
         ctx.error(f"{path}.password_file", f"{filename} is empty; write the password into it")
         return
     values["password"] = secret
+
+
+def read_password_file(path: str) -> tuple[str, int]:
+    """The password a file holds (one trailing line ending is not part of it), and the file's
+    st_mode for a permission check; raises OSError or UnicodeDecodeError."""
+    with open(path, encoding="utf-8") as handle:
+        mode = os.fstat(handle.fileno()).st_mode
+        text = handle.read()
+    return text.removesuffix("\n").removesuffix("\r"), mode
 
 
 # [[ups]] keys that only mean something with tls = true.

@@ -12,7 +12,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pyups.address import DEFAULT_HOST, DEFAULT_PORT, AddressError, Server, UpsAddress, parse_server
+from pyups.address import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    UPS_NAME,
+    AddressError,
+    Server,
+    UpsAddress,
+    parse_server,
+)
 from pyups.core.catalogue import EVENTS, PRIORITIES
 from pyups.core.durations import DurationError, parse_duration
 from pyups.core.expr import Expression, ExpressionError, compile_expression
@@ -90,6 +98,10 @@ class Config:
     source: str | None = None
     rules: tuple[Rule, ...] = ()
     metrics: MetricsConfig = MetricsConfig()
+
+    def entry(self, ups: UpsAddress) -> UpsConfig | None:
+        """The ``[[ups]]`` entry for this UPS (its login and TLS settings), if it has one."""
+        return next((u for u in self.ups if u.address == ups), None)
 
 
 Kind = Literal[
@@ -302,8 +314,6 @@ def keys_of(section: str) -> tuple[KeySpec, ...]:
 # Events the user may configure under [events.NAME]; RULE and ACTION belong to rules.
 CONFIGURABLE_EVENTS = tuple(name for name in EVENTS if name not in ("RULE", "ACTION"))
 
-_UPS_NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
-
 
 class Invalid(ValueError):
     """A value of the wrong kind; the message says what is wrong and what to write instead.
@@ -369,7 +379,7 @@ def _command(value: object) -> tuple[str, ...]:
 
 def _ups_name(value: object) -> str:
     name = _string(value)
-    if not _UPS_NAME.match(name):
+    if not UPS_NAME.match(name):
         raise Invalid(f"{show(name)} is not a UPS name; use letters, digits and _ . : - only")
     return name
 

@@ -216,6 +216,16 @@ def describe(request: ActionRequest, shutdown_command: Sequence[str] = ()) -> st
     return f"shutdown: {shlex.join(shutdown_command)}"
 
 
+def dry_run(request: ActionRequest, shutdown_command: Sequence[str] = ()) -> str:
+    """What is said instead of running an action, in a dry run and in ``pyups replay``."""
+    what = describe(request, shutdown_command)
+    if isinstance(request.action, InstcmdAction):
+        what = f"send {what}"
+    elif isinstance(request.action, ShutdownAction):
+        what = f"run {what}"
+    return f"dry run: would {what}"
+
+
 def url_scheme(url: str) -> str:
     """A notify URL by its scheme alone (``ntfy://``): the rest may hold a token."""
     return url.split("://", 1)[0] + "://"
