@@ -10,6 +10,7 @@ from pyups.core.events import Event
 from pyups.core.rules import ActionRequest, InstcmdAction, describe
 from pyups.nut import Connection, NutError
 from pyups.nut.client import Tls
+from pyups.nut.errors import ADVICE
 
 Credentials = Mapping[UpsAddress, tuple[str | None, str | None]]  # (username, password)
 
@@ -43,12 +44,10 @@ def _refusal(exc: NutError, username: str | None, command: str) -> str:
     """upsd's answer in words; names the user (never the password) when access was denied."""
     if not exc.from_upsd:
         return f"failed: {exc.code} ({exc.detail})"
+    advice = ADVICE.get(exc.code)
     detail = exc.detail
-    if exc.code == "ACCESS-DENIED" and username:
-        detail = (
-            f"user {username!r} has a wrong password or lacks `instcmds = {command}` "
-            "(or ALL) in upsd.users"
-        )
-    elif exc.code == "USERNAME-REQUIRED":
-        detail = "no username is configured for this UPS; set username and password in [[ups]]"
+    if advice is not None and advice.configured is not None and (
+        username or exc.code != "ACCESS-DENIED"
+    ):
+        detail = advice.configured.format(user=username, name=command)
     return f"refused by upsd: {exc.code} ({detail})"

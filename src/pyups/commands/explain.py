@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pyups.address import Server
-from pyups.nut.errors import CLOSED, CONNECT, PROTOCOL, TIMEOUT, TLS, WAIT, NutError
+from pyups.nut.errors import ADVICE, NutError
 
 
 @dataclass(frozen=True)
@@ -48,93 +48,41 @@ def explain(exc: NutError, request: Request, known: Known = Known()) -> str:
 
 
 def _sentence(exc: NutError, r: Request, known: Known) -> str:
-    code = exc.code
-    ups = r.ups or "the UPS"
-    if code == CONNECT:
-        return exc.detail
-    if code == TLS:
-        return exc.detail
-    if code == TIMEOUT:
-        return (
-            f"no answer within {r.timeout:g} s; is upsd hung, or a firewall dropping packets? "
-            "(--timeout waits longer)"
-        )
-    if code == CLOSED:
-        return (
-            "upsd closed the connection; its log says why "
-            "(journalctl -u nut-server, or syslog on hosts without systemd)"
-        )
-    if code == PROTOCOL:
-        return f"{exc.detail}; is this really upsd (default port 3493)?"
-    if code == WAIT:
-        return "upsd has no data from the driver yet (WAIT); try again in a few seconds"
-    if code == "UNKNOWN-UPS":
-        return f"upsd has no UPS named {ups!r} (UNKNOWN-UPS); {_declared(known.ups, r.server)}"
-    if code == "DRIVER-NOT-CONNECTED":
-        return (
-            f"the UPS driver is not running (DRIVER-NOT-CONNECTED); start it with "
-            f"`upsdrvctl start {ups}` (systemd: `systemctl start nut-driver@{ups}`)"
-        )
-    if code == "DATA-STALE":
-        return (
-            f"the UPS driver has stopped sending fresh data (DATA-STALE); check the UPS's "
-            f"cable, then restart the driver: `upsdrvctl stop {ups}; upsdrvctl start {ups}`"
-        )
-    if code == "ACCESS-DENIED":
-        return _access_denied(r)
-    if code == "INVALID-PASSWORD":
-        return f"upsd rejected the password for user {r.user!r} (INVALID-PASSWORD); {_PASSWORD}"
-    if code == "INVALID-USERNAME":
-        return f"upsd.users has no user {r.user!r} (INVALID-USERNAME); check -u or username"
-    if code in ("USERNAME-REQUIRED", "PASSWORD-REQUIRED"):
-        return f"upsd wants a user and password for this ({code}); pass -u USER ({_PASSWORD})"
-    if code == "CMD-NOT-SUPPORTED":
-        offered = _names(known.commands, "it offers no instant commands")
-        return f"no instant command {r.name!r} on this UPS (CMD-NOT-SUPPORTED); {offered}"
-    if code == "VAR-NOT-SUPPORTED":
-        return f"no variable {r.name!r} on this UPS (VAR-NOT-SUPPORTED); {_similar(r, known)}"
-    if code == "READONLY":
-        return f"{r.name} is read-only (READONLY); `upsrw {r.target}` lists the writable ones"
-    if code == "INVALID-VALUE":
-        return (
-            f"upsd refused that value for {r.name} (INVALID-VALUE); `upsrw {r.target}` shows "
-            "its type and allowed values"
-        )
-    if code == "TOO-LONG":
-        return f"the value is too long for {r.name} (TOO-LONG); `upsrw {r.target}` shows the limit"
-    if code in ("INSTCMD-FAILED", "SET-FAILED"):
-        what = "run" if code == "INSTCMD-FAILED" else "set"
-        return (
-            f"upsd accepted it but the driver could not {what} {r.name} ({code}); "
-            f"the driver's log says why (journalctl -u nut-driver@{ups})"
-        )
-    if code in ("FEATURE-NOT-SUPPORTED", "FEATURE-NOT-CONFIGURED"):
-        return f"upsd: {exc.detail} ({code}); for TLS see CERTFILE in upsd.conf"
-    if code == "INVALID-ARGUMENT":
-        return f"upsd rejected the request's arguments (INVALID-ARGUMENT); check {r.name!r}"
-    if code == "UNKNOWN-COMMAND":
-        return "upsd did not understand the request (UNKNOWN-COMMAND); is it NUT 2.8 or newer?"
-    return f"upsd answered ERR {code}"
+    advice = ADVICE.get(exc.code)
+    if advice is None:
+        return f"upsd answered ERR {exc.code}"
+    grant = _grant(r)
+    if advice.asked is None or (exc.code == "ACCESS-DENIED" and grant is None):
+        todo = f"; {advice.todo}" if advice.todo else ""
+        return f"{advice.what} ({exc.code}){todo}"
+    return advice.asked.format(
+        code=exc.code,
+        ups=r.ups or "the UPS",
+        user=r.user,
+        login=r.user or "(no user)",
+        name=r.name,
+        target=r.target,
+        server=r.server,
+        timeout=r.timeout,
+        detail=exc.detail,
+        declared=_declared(known.ups, r.server),
+        offered=_names(known.commands, "it offers no instant commands"),
+        similar=_similar(r, known),
+        grant=grant,
+        password=_PASSWORD,
+    )
 
 
 _PASSWORD = "give it with --password-file FILE, $PYUPS_PASSWORD or the config, or at the prompt"
 
 
-def _access_denied(r: Request) -> str:
-    user = r.user or "(no user)"
+def _grant(r: Request) -> str | None:
+    """The upsd.users line that allows what was asked; None for what any user may read."""
     if r.action == "cmd":
-        grant = f'"instcmds = {r.name}" (or ALL)'
-    elif r.action == "set":
-        grant = '"actions = SET"'
-    else:
-        return (
-            "upsd refused access (ACCESS-DENIED); it does not accept this client's address "
-            "or user (upsd.conf LISTEN, upsd.users)"
-        )
-    return (
-        f"upsd refused user {user!r} (ACCESS-DENIED): the password is wrong, or upsd.users "
-        f"does not give [{user}] {grant}; reload upsd after changing it (upsd -c reload)"
-    )
+        return f'"instcmds = {r.name}" (or ALL)'
+    if r.action == "set":
+        return '"actions = SET"'
+    return None
 
 
 def _declared(names: Sequence[str] | None, server: Server) -> str:
