@@ -1,4 +1,5 @@
-"""pyups configuration: the TOML file's schema, and loading it with every error reported at once."""
+"""pyups configuration: the TOML file's schema, loading it with every error reported at once,
+and the views other parts take of it (the engine's policy, a UPS's TLS settings)."""
 
 from pyups.config.load import (
     ConfigError,

@@ -1,0 +1,1 @@
+"""Files installed with pyups: the example configuration (``pyups.conf.example``)."""
