@@ -46,6 +46,7 @@ def _refusal(exc: NutError, username: str | None, command: str) -> str:
         return f"failed: {exc.code} ({exc.detail})"
     advice = ADVICE.get(exc.code)
     detail = exc.detail
+    # The words for a login from [[ups]]; an ACCESS-DENIED without a user is upsd's plain one.
     if advice is not None and advice.configured is not None and (
         username or exc.code != "ACCESS-DENIED"
     ):

@@ -13,7 +13,7 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pyups.address import Server
+from pyups.address import Server, UpsAddress
 from pyups.nut.errors import ADVICE, NutError
 
 
@@ -30,7 +30,7 @@ class Request:
 
     @property
     def target(self) -> str:
-        return f"{self.ups}@{self.server}" if self.ups else str(self.server)
+        return str(UpsAddress(self.ups, self.server)) if self.ups else str(self.server)
 
 
 @dataclass(frozen=True)
