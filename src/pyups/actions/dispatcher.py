@@ -36,7 +36,7 @@ from pyups.core.rules import (
     ShutdownAction,
     describe,
 )
-from pyups.nut.client import Tls
+from pyups.nut.tls import Tls
 
 # Longest a worker may still need once its process was killed (an instcmd in flight).
 _JOIN_SLACK = 5.0

@@ -9,7 +9,7 @@ from pyups.address import AddressError, parse_server
 from pyups.core.events import Event
 from pyups.core.rules import ActionRequest, InstcmdAction, describe
 from pyups.nut import Connection, NutError
-from pyups.nut.client import Tls
+from pyups.nut.tls import Tls
 
 Credentials = Mapping[tuple[str, str], tuple[str | None, str | None]]
 

@@ -1,0 +1,255 @@
+"""A session with one upsd: connect, STARTTLS, log in, and the requests pyups makes.
+
+Defects of PyNUTClient 2.8.5 neutralised here, once, at the boundary (the reading ones in
+:mod:`pyups.nut.reader`, the private names it needs in :mod:`pyups.nut.pynut`):
+
+* A silent server raises a bare ``TimeoutError``; every foreign exception is translated by
+  :func:`translate` into a :class:`NutError` with a code (upsd's ``ERR`` code, or CONNECT,
+  TIMEOUT, CLOSED, PROTOCOL, TLS).
+* ``GetUPSVars`` and friends split lines on ``"``: a ``\\"`` in a value truncates it, nothing
+  is unescaped and values come back as bytes. pyups sends LIST requests over the same socket
+  and parses replies with :mod:`pyups.nut.protocol`, returning exact ``str`` values.
+* ``SetRWVar`` does not quote the value; pyups quotes values itself.
+* With ``use_ssl`` alone PyNUTClient carries on in clear text when upsd refuses STARTTLS. pyups
+  always passes ``force_ssl`` with its own :class:`ssl.SSLContext` (:class:`~pyups.nut.tls.Tls`),
+  so a server without TLS is a TLS error, never a silent downgrade, and a certificate failure
+  says why.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pyups.address import Server
+from pyups.nut.errors import CLOSED, CONNECT, PROTOCOL, TIMEOUT, TLS, NutError
+from pyups.nut.protocol import (
+    check_error,
+    parse_list_block,
+    parse_ups_list,
+    quote,
+    split_line,
+)
+from pyups.nut.pynut import STARTTLS_REFUSED, Client, PyNUTError
+from pyups.nut.tls import Tls, untrusted
+
+T = TypeVar("T")
+
+
+class Connection:
+    """One session with one upsd; reconnects lazily after any failure that broke it."""
+
+    def __init__(
+        self,
+        server: Server,
+        timeout: float = 5.0,
+        username: str | None = None,
+        password: str | None = None,
+        tls: Tls | None = None,
+    ) -> None:
+        self.server = server
+        self.timeout = timeout
+        self.username = username
+        self._password = password
+        self.tls = tls
+        self._client: Client | None = None
+
+    def __repr__(self) -> str:
+        tls = f", tls={self.tls}" if self.tls else ""
+        return f"Connection({self.server}, user={self.username!r}{tls})"
+
+    @property
+    def encrypted(self) -> bool:
+        """True while connected over TLS."""
+        client = self._client
+        return client is not None and isinstance(client.sock, ssl.SSLSocket)
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None
+
+    def open(self) -> None:
+        """Connect, STARTTLS (if ``tls`` is set) and log in (if a user is set); raises NutError.
+
+        With TLS the password is only sent once the session is encrypted and upsd's
+        certificate has been checked.
+        """
+        self.close()
+        deadline = time.monotonic() + self.timeout
+        secure: dict[str, Any] = {}
+        if self.tls is not None:
+            secure = {"use_ssl": True, "force_ssl": True, "ssl_context": self.tls.context()}
+        try:
+            client = Client(
+                deadline,
+                host=self.server.host,
+                port=self.server.port,
+                login=self.username,
+                password=self._password if self.username else None,
+                timeout=self.timeout,
+                **secure,
+            )
+            sock = client.sock
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.settimeout(0)  # from here on LineReader waits, bounded by each deadline
+        except Exception as exc:
+            raise translate(exc, self.server) from None
+        self._client = client
+
+    def close(self) -> None:
+        """Say LOGOUT if possible and drop the socket."""
+        client, self._client = self._client, None
+        if client is None:
+            return
+        sock = client.sock
+        try:
+            sock.settimeout(0.2)
+            sock.sendall(b"LOGOUT\n")
+        except OSError:
+            pass
+        finally:
+            sock.close()
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def list_vars(self, ups: str) -> dict[str, str]:
+        """Every variable of a UPS, exactly as upsd holds it (``LIST VAR``)."""
+        return self._list("VAR", ups)
+
+    def list_ups(self) -> dict[str, str]:
+        """Every UPS the server declares, with its description (``LIST UPS``)."""
+        return parse_ups_list(self._request_list("LIST UPS", "UPS"))
+
+    def list_commands(self, ups: str) -> list[str]:
+        """The instant commands a UPS supports (``LIST CMD``)."""
+        return list(self._list("CMD", ups))
+
+    def get_var(self, ups: str, var: str) -> str:
+        """One variable's value (``GET VAR``), unescaped."""
+        return self._get("VAR", ups, var)
+
+    def command_description(self, ups: str, command: str) -> str:
+        """upsd's description of an instant command (``GET CMDDESC``)."""
+        return self._get("CMDDESC", ups, command)
+
+    def set_var(self, ups: str, var: str, value: str) -> None:
+        """``SET VAR`` with the value quoted, so spaces and quotes arrive intact."""
+        line = self._call(lambda c: _ask(c, f"SET VAR {ups} {var} {quote(value)}"))
+        if line != "OK":
+            raise NutError(PROTOCOL, f"unexpected answer to SET VAR: {line[:80]!r}")
+
+    def instcmd(self, ups: str, command: str, value: str | None = None) -> None:
+        """``INSTCMD`` with an optional quoted value; upsd 2.8 may answer ``OK TRACKING <id>``."""
+        request = f"INSTCMD {ups} {command}"
+        if value is not None:
+            request += f" {quote(value)}"
+        line = self._call(lambda c: _ask(c, request))
+        if not line.startswith("OK"):
+            raise NutError(PROTOCOL, f"unexpected answer to INSTCMD: {line[:80]!r}")
+
+    def _list(self, kind: str, ups: str) -> dict[str, str]:
+        return parse_list_block(
+            self._request_block(f"LIST {kind} {ups}", f"{kind} {ups}"), kind, ups
+        )
+
+    def _get(self, kind: str, ups: str, name: str) -> str:
+        """``GET kind ups name``; the reply repeats the request words and adds the value."""
+        line = self._call(lambda c: _ask(c, f"GET {kind} {ups} {name}"))
+        words = split_line(line)
+        if len(words) != 4 or words[:3] != [kind, ups, name]:
+            raise NutError(PROTOCOL, f"unexpected answer to GET {kind}: {line[:80]!r}")
+        return words[3]
+
+    def _request_list(self, request: str, subject: str) -> list[str]:
+        return self._request_block(request, subject).split("\n")[:-1]
+
+    def _request_block(self, request: str, subject: str) -> str:
+        """The body of a ``LIST`` reply as text, one ``\\n``-terminated line per item."""
+
+        def run(client: Client) -> str:
+            first = _ask(client, request)
+            if first != f"BEGIN LIST {subject}":
+                raise NutError(PROTOCOL, f"unexpected answer to {request}: {first[:80]!r}")
+            return client.reader.read_block(f"END LIST {subject}")
+
+        return self._call(run)
+
+    def _call(self, run: Callable[[Client], T]) -> T:
+        """Run one exchange; a transport failure closes the connection for the next call."""
+        if self._client is None:
+            self.open()
+        assert self._client is not None
+        self._client.deadline = time.monotonic() + self.timeout
+        try:
+            return run(self._client)
+        except NutError as exc:
+            if not exc.from_upsd:
+                self.close()
+            raise
+        except Exception as exc:
+            self.close()
+            raise translate(exc, self.server) from None
+
+
+def _ask(client: Client, request: str) -> str:
+    """Send one request line and return the first reply line, raising on ``ERR``."""
+    reader = client.reader
+    reader.send(request.encode("utf-8") + b"\n")
+    reader.await_reply()
+    line = reader.readline()
+    check_error(line)
+    return line
+
+
+def translate(exc: BaseException, server: Server) -> NutError:
+    """Map anything the socket layer or PyNUTClient raised to a NutError, without secrets."""
+    if isinstance(exc, NutError):
+        return exc
+    if isinstance(exc, PyNUTError):
+        text = str(exc)
+        if text.startswith(STARTTLS_REFUSED):
+            answer = text.removeprefix(STARTTLS_REFUSED).strip()[:80] or "nothing"
+            return NutError(
+                TLS,
+                f"upsd at {server} does not offer TLS (it answered {answer}); configure "
+                "CERTFILE or CERTPATH and CERTIDENT in upsd.conf, or set tls = false",
+            )
+        if text.startswith("ERR "):
+            return NutError(text.split()[1])
+        return NutError(PROTOCOL, "upsd refused the request")
+    if isinstance(exc, socket.gaierror):
+        return NutError(CONNECT, f"cannot resolve host name {server.host!r}; check the address")
+    if isinstance(exc, ConnectionRefusedError):
+        return NutError(
+            CONNECT,
+            f"connection refused by {server}; is upsd running and listening there "
+            "(upsd.conf LISTEN)?",
+        )
+    if isinstance(exc, TimeoutError):
+        return NutError(TIMEOUT, f"{server} did not answer in time")
+    if isinstance(exc, ConnectionResetError | BrokenPipeError):
+        return NutError(CLOSED, f"{server} closed the connection")
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return NutError(TLS, untrusted(exc, server))
+    if isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+        return NutError(
+            CLOSED,
+            f"{server} closed the TLS connection (during the handshake: upsd's log says why)",
+        )
+    if isinstance(exc, ssl.SSLError):
+        reason = getattr(exc, "reason", None) or type(exc).__name__
+        return NutError(
+            TLS,
+            f"TLS with upsd at {server} failed ({reason}); upsd's log says why "
+            "(its CERTPATH/CERTIDENT or CERTFILE in upsd.conf)",
+        )
+    if isinstance(exc, UnicodeDecodeError):
+        return NutError(PROTOCOL, f"{server} answered with bytes that are not ASCII")
+    if isinstance(exc, UnicodeError):
+        return NutError(PROTOCOL, "user names and passwords must be plain ASCII for upsd")
+    if isinstance(exc, OSError):
+        return NutError(CONNECT, f"cannot connect to {server}: {exc.strerror or 'network error'}")
+    return NutError(PROTOCOL, f"unexpected failure talking to {server}: {type(exc).__name__}")
