@@ -8,7 +8,7 @@ parses, and :mod:`~pyups.nut.poll` turns one ``LIST VAR`` into a snapshot.
 
 from pyups.nut.errors import NutError
 from pyups.nut.poll import poll
-from pyups.nut.session import Connection
+from pyups.nut.session import Attach, Connection
 from pyups.nut.tls import Tls
 
-__all__ = ["Connection", "NutError", "Tls", "poll"]
+__all__ = ["Attach", "Connection", "NutError", "Tls", "poll"]

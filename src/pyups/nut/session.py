@@ -22,6 +22,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pyups.address import Server
@@ -39,8 +40,26 @@ from pyups.nut.tls import Tls, untrusted
 T = TypeVar("T")
 
 
+@dataclass(frozen=True, slots=True)
+class Attach:
+    """Log in to one UPS on every (re)connect, so upsd counts this host (``NUMLOGINS``).
+
+    ``primary`` also claims the primary role (``PRIMARY``, or ``MASTER`` on an upsd that
+    predates 2.8), which lets this session set FSD. upsd accepts one LOGIN per connection,
+    so each attached UPS needs a connection of its own.
+    """
+
+    ups: str
+    primary: bool = False
+
+
 class Connection:
-    """One session with one upsd; reconnects lazily after any failure that broke it."""
+    """One session with one upsd; reconnects lazily after any failure that broke it.
+
+    With ``attach`` the session also logs in to that UPS each time it connects. A refusal
+    (missing rights in upsd.users) does not stop the session: it keeps answering requests
+    and :attr:`attach_error` says what upsd refused and which line to add.
+    """
 
     def __init__(
         self,
@@ -49,12 +68,16 @@ class Connection:
         username: str | None = None,
         password: str | None = None,
         tls: Tls | None = None,
+        attach: Attach | None = None,
     ) -> None:
         self.server = server
         self.timeout = timeout
         self.username = username
         self._password = password
         self.tls = tls
+        self.attach = attach
+        self.attached = False  # LOGIN (and PRIMARY if asked) accepted on the current socket
+        self.attach_error: NutError | None = None
         self._client: Client | None = None
 
     def __repr__(self) -> str:
@@ -98,10 +121,31 @@ class Connection:
         except Exception as exc:
             raise translate(exc, self.server) from None
         self._client = client
+        if self.attach is not None:
+            self._attach(self.attach)
+
+    def _attach(self, attach: Attach) -> None:
+        """LOGIN (and PRIMARY) on the new socket; upsd's refusal is kept, not raised."""
+        try:
+            self._call(lambda c: _expect_ok(c, f"LOGIN {attach.ups}"))
+            if attach.primary:
+                try:
+                    self._call(lambda c: _expect_ok(c, f"PRIMARY {attach.ups}"))
+                except NutError as exc:
+                    if exc.code != "UNKNOWN-COMMAND":
+                        raise
+                    self._call(lambda c: _expect_ok(c, f"MASTER {attach.ups}"))
+        except NutError as exc:
+            if not exc.from_upsd:
+                raise
+            self.attach_error = _refused(exc, attach, self.username)
+            return
+        self.attached, self.attach_error = True, None
 
     def close(self) -> None:
         """Say LOGOUT if possible and drop the socket."""
         client, self._client = self._client, None
+        self.attached = False
         if client is None:
             return
         sock = client.sock
@@ -150,18 +194,45 @@ class Connection:
         if not line.startswith("OK"):
             raise NutError(PROTOCOL, f"unexpected answer to INSTCMD: {line[:80]!r}")
 
+    def set_fsd(self, ups: str) -> None:
+        """``FSD``: mark the UPS forced-shutdown for every host on it (needs PRIMARY)."""
+        self._call(lambda c: _expect_ok(c, f"FSD {ups}"))
+
+    def num_logins(self, ups: str) -> int:
+        """How many sessions upsd counts as logged in to the UPS (``GET NUMLOGINS``)."""
+        value = self._get("NUMLOGINS", ups, "")
+        if not (value.isascii() and value.isdigit()):
+            raise NutError(PROTOCOL, f"unexpected NUMLOGINS value: {value[:20]!r}")
+        return int(value)
+
+    def list_clients(self, ups: str) -> list[str]:
+        """The addresses of the sessions logged in to the UPS (``LIST CLIENT``)."""
+        lines = self._request_list(f"LIST CLIENT {ups}", f"CLIENT {ups}")
+        clients = []
+        for line in lines:
+            words = split_line(line)
+            if len(words) != 3 or words[:2] != ["CLIENT", ups]:
+                raise NutError(PROTOCOL, f"unexpected line in LIST CLIENT: {line[:80]!r}")
+            clients.append(words[2])
+        return clients
+
+    def keep_alive(self) -> None:
+        """One cheap request, so upsd (which drops sessions silent for 60 s) keeps this one."""
+        self._call(lambda c: _ask(c, "VER"))
+
     def _list(self, kind: str, ups: str) -> dict[str, str]:
         return parse_list_block(
             self._request_block(f"LIST {kind} {ups}", f"{kind} {ups}"), kind, ups
         )
 
     def _get(self, kind: str, ups: str, name: str) -> str:
-        """``GET kind ups name``; the reply repeats the request words and adds the value."""
-        line = self._call(lambda c: _ask(c, f"GET {kind} {ups} {name}"))
+        """``GET kind ups [name]``; the reply repeats the request words and adds the value."""
+        asked = [kind, ups, name] if name else [kind, ups]
+        line = self._call(lambda c: _ask(c, "GET " + " ".join(asked)))
         words = split_line(line)
-        if len(words) != 4 or words[:3] != [kind, ups, name]:
+        if len(words) != len(asked) + 1 or words[:-1] != asked:
             raise NutError(PROTOCOL, f"unexpected answer to GET {kind}: {line[:80]!r}")
-        return words[3]
+        return words[-1]
 
     def _request_list(self, request: str, subject: str) -> list[str]:
         return self._request_block(request, subject).split("\n")[:-1]
@@ -202,6 +273,28 @@ def _ask(client: Client, request: str) -> str:
     line = reader.readline()
     check_error(line)
     return line
+
+
+def _expect_ok(client: Client, request: str) -> str:
+    """A request upsd answers with ``OK`` and maybe a word (``OK FSD-SET``)."""
+    line = _ask(client, request)
+    if line != "OK" and not line.startswith("OK "):
+        verb = request.split()[0]
+        raise NutError(PROTOCOL, f"unexpected answer to {verb}: {line[:80]!r}")
+    return line
+
+
+def _refused(exc: NutError, attach: Attach, username: str | None) -> NutError:
+    """upsd's refusal of LOGIN/PRIMARY, saying which upsd.users line would allow it."""
+    role = "primary" if attach.primary else "secondary"
+    if exc.code in ("ACCESS-DENIED", "USERNAME-REQUIRED", "PASSWORD-REQUIRED"):
+        who = f"[{username}]" if username else "a user (and set username/password_file here)"
+        return NutError(
+            exc.code,
+            f"upsd refused to count this host on {attach.ups} as {role}: add "
+            f"`upsmon {role}` under {who} in upsd.users (and check the password)",
+        )
+    return NutError(exc.code, f"upsd refused to count this host on {attach.ups}: {exc.detail}")
 
 
 def translate(exc: BaseException, server: Server) -> NutError:
