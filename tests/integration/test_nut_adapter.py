@@ -19,7 +19,7 @@ from PyNUTClient.PyNUT import PyNUTClient
 
 from pyups.address import Server
 from pyups.nut import Connection, NutError, poll
-from pyups.nut.client import MAX_LINE
+from pyups.nut.reader import MAX_LINE
 from pyups.sim import NutServer, free_port
 
 from .fakeupsd import FakeUpsd

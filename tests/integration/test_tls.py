@@ -22,7 +22,7 @@ from pyups.address import UpsAddress
 from pyups.core.events import Event
 from pyups.core.rules import ActionRequest, InstcmdAction
 from pyups.nut import Connection, NutError, poll
-from pyups.nut.client import Tls
+from pyups.nut.tls import Tls
 from pyups.sim import NutServer, make_certificates
 
 from .conftest import Pyups, checked_config, cli

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from pyups.nut.client import MAX_LINE, LineReader
 from pyups.nut.errors import NutError
+from pyups.nut.reader import MAX_LINE, LineReader
 
 
 @pytest.fixture

@@ -36,8 +36,7 @@ from pyups.core.snapshot import Snapshot
 from pyups.core.status import KNOWN_FLAGS, unclassified
 from pyups.core.trace import from_line, to_line
 from pyups.core.tracker import Timing, UpsState, initial, step
-from pyups.nut import client
-from pyups.nut.client import MAX_LINE, LineReader
+from pyups.nut import reader as reader_module
 from pyups.nut.errors import CLOSED, PROTOCOL, NutError
 from pyups.nut.protocol import (
     check_error,
@@ -47,6 +46,7 @@ from pyups.nut.protocol import (
     quote,
     split_line,
 )
+from pyups.nut.reader import MAX_LINE, LineReader
 
 UPS, SERVER = "eaton800", Server("h")
 
@@ -925,7 +925,7 @@ def feed(chunks: list[bytes], eof: bool) -> Iterator[LineReader]:
     reader = LineReader(ours)
     reader.deadline = time.monotonic() + 10
     try:
-        with mock.patch.object(client, "_QUICKACK", None):
+        with mock.patch.object(reader_module, "_QUICKACK", None):
             yield reader
     finally:
         done.set()

@@ -15,8 +15,9 @@ from pyups.commands.common import Failure
 from pyups.commands.explain import Request, explain
 from pyups.commands.upsd import tls_settings
 from pyups.config import ConfigError, UpsConfig, config_from_text, load_config
-from pyups.nut.client import Connection, Tls, translate
 from pyups.nut.errors import DESCRIPTIONS, TLS, NutError
+from pyups.nut.session import Connection, translate
+from pyups.nut.tls import Tls
 
 SERVER = Server("ups.lan", 3493)
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"

@@ -39,7 +39,7 @@ from pyups.core.rules import (
     describe,
     dry_run,
 )
-from pyups.nut.client import Tls
+from pyups.nut.tls import Tls
 
 # Longest a worker may still need once its process was killed (an instcmd in flight).
 _JOIN_SLACK = 5.0

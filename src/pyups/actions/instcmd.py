@@ -9,8 +9,8 @@ from pyups.address import UpsAddress
 from pyups.core.events import Event
 from pyups.core.rules import ActionRequest, InstcmdAction, describe
 from pyups.nut import Connection, NutError
-from pyups.nut.client import Tls
 from pyups.nut.errors import ADVICE
+from pyups.nut.tls import Tls
 
 Credentials = Mapping[UpsAddress, tuple[str | None, str | None]]  # (username, password)
 

@@ -14,8 +14,9 @@ from pyups.commands.explain import Known, Request, explain
 from pyups.commands.login import Login
 from pyups.config import UpsConfig
 from pyups.config.views import tls_of
-from pyups.nut.client import Connection, Tls
 from pyups.nut.errors import NutError
+from pyups.nut.session import Connection
+from pyups.nut.tls import Tls
 
 
 def ups_address(text: str) -> UpsAddress:

@@ -13,7 +13,7 @@ from pyups.core.engine import Policy
 from pyups.core.tracker import Timing
 
 if TYPE_CHECKING:  # PyNUTClient is loaded only by what talks to upsd
-    from pyups.nut.client import Tls
+    from pyups.nut.tls import Tls
 
 
 def timing_of(monitor: MonitorConfig) -> Timing:
@@ -34,6 +34,6 @@ def policy_of(config: Config) -> Policy:
 
 def tls_of(ups: UpsConfig) -> Tls | None:
     """The TLS settings of one ``[[ups]]`` entry; None for clear text."""
-    from pyups.nut.client import Tls
+    from pyups.nut.tls import Tls
 
     return Tls(ups.ca_file, ups.tls_verify) if ups.tls else None

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from pyups.core.snapshot import Snapshot
-from pyups.nut.client import Connection
 from pyups.nut.errors import DESCRIPTIONS, WAIT, NutError
+from pyups.nut.session import Connection
 
 
 def poll(conn: Connection, ups: str, t: float) -> Snapshot:

@@ -35,7 +35,7 @@ from pyups.core.engine import EngineState
 from pyups.core.events import Event
 from pyups.core.rules import ActionRequest
 from pyups.core.summary import status_line
-from pyups.nut.client import Tls
+from pyups.nut.tls import Tls
 from pyups.service.notify import Notifier
 from pyups.service.poller import ServerPoller, Target
 from pyups.service.record import Recorder

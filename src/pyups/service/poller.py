@@ -20,7 +20,7 @@ from pyups.core.rules import ActionRequest
 from pyups.core.snapshot import Snapshot
 from pyups.core.tracker import poll_interval
 from pyups.nut import Connection, poll
-from pyups.nut.client import Tls
+from pyups.nut.tls import Tls
 
 
 @dataclass(frozen=True, slots=True)

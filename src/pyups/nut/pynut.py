@@ -1,0 +1,73 @@
+"""The one place that reaches into PyNUTClient's private names.
+
+PyNUTClient 2.8.5 (pinned) still does the connecting, STARTTLS and USERNAME/PASSWORD, so
+pyups follows NUT's own client for the handshake. Everything after it goes through pyups'
+own reader, which needs two of PyNUTClient's private (name-mangled) members:
+
+* ``_PyNUTClient__srv_handler``: the socket, which STARTTLS replaces with an SSL socket.
+* ``_PyNUTClient__read_until``: the spinning reader, overridden here by :class:`Client`
+  because the base class calls it by that mangled name during login and STARTTLS.
+
+A new PyNUTClient release that renames either breaks only this module (and its tests).
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from PyNUTClient.PyNUT import PyNUTClient, PyNUTError
+
+from pyups.nut.errors import PROTOCOL, NutError
+from pyups.nut.reader import MAX_REPLY_LINES, LineReader
+
+__all__ = ["STARTTLS_REFUSED", "Client", "PyNUTError"]
+
+# PyNUTClient's words when upsd refuses STARTTLS and force_ssl is set.
+STARTTLS_REFUSED = "STARTTLS failed but SSL is required:"
+
+
+class Client(PyNUTClient):  # type: ignore[misc]
+    """PyNUTClient with its reading replaced by :class:`LineReader`.
+
+    ``deadline`` (monotonic) bounds the request under way; the session moves it forward
+    before each request.
+    """
+
+    def __init__(self, deadline: float, **kwargs: Any) -> None:
+        self._pyups_reader: LineReader | None = None
+        self.deadline = deadline
+        super().__init__(**kwargs)
+
+    @property
+    def sock(self) -> socket.socket:
+        """The socket in use: plain, or the SSL socket STARTTLS put in its place."""
+        sock: socket.socket = self._PyNUTClient__srv_handler
+        return sock
+
+    @property
+    def reader(self) -> LineReader:
+        sock = self.sock
+        if self._pyups_reader is None or self._pyups_reader.sock is not sock:
+            self._pyups_reader = LineReader(sock)  # a new socket after STARTTLS
+        self._pyups_reader.deadline = self.deadline
+        return self._pyups_reader
+
+    def _PyNUTClient__read_until(self, terminator: bytes) -> bytes:
+        """Replaces PyNUTClient's spinning reader.
+
+        PyNUTClient asks for either the next line (``b"\\n"``) or everything up to a whole
+        closing line such as ``b"END LIST UPS\\n"``.
+        """
+        last = terminator.decode("ascii").removesuffix("\n")
+        lines: list[str] = []
+        while True:
+            line = self.reader.readline()
+            lines.append(line + "\n")
+            if not last or line == last:
+                return "".join(lines).encode("utf-8")
+            if len(lines) > MAX_REPLY_LINES:
+                raise NutError(PROTOCOL, "reply has too many lines")
+
+    def __del__(self) -> None:
+        """No LOGOUT from the garbage collector: the session says goodbye when it closes."""
