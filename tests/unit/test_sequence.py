@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pyups.address import Server, UpsAddress
+from pyups.core.protection import Criteria, Protected, Role, assess
 from pyups.core.sequence import (
     COMMAND_TIMEOUT,
     FLAG_CONTENT,
@@ -45,6 +46,9 @@ from pyups.core.sequence import (
     effects_of,
     initial,
 )
+from pyups.core.snapshot import Snapshot
+from pyups.core.tracker import Timing, UpsState, step
+from pyups.core.tracker import initial as tracker_initial
 
 EATON = UpsAddress("eaton800", Server("localhost"))
 APC = UpsAddress("apc1500", Server("192.0.2.10"))
@@ -231,6 +235,32 @@ def test_power_coming_back_mid_sequence_does_not_cancel_it() -> None:
     run.feed(Start(0, WHY))
     run.feed(Start(2, "power is back"))
     assert run.acts(Tick(5)) == [RunCommand(1, POWEROFF, COMMAND_TIMEOUT)]
+
+
+def test_a_shutdown_decided_from_the_supplies_runs_on_when_the_ups_is_back_on_line_power() -> None:
+    ups = [Protected(EATON, Role.SECONDARY)]
+
+    def tracked(t: float, status: str) -> UpsState:
+        snap = Snapshot(EATON.name, str(EATON.server), t, vars={"ups.status": status})
+        return step(tracker_initial(EATON.name, str(EATON.server)), snap, Timing())[0]
+
+    low, _ = assess(ups, {EATON: tracked(0, "OB LB FSD")}, {}, 0, Criteria(), 1)
+    assert low.supplies.go_down
+    run = Run(SECONDARY)
+    run.feed(Start(0, low.supplies.reason))
+    back, _ = assess(ups, {EATON: tracked(2, "OL CHRG")}, {}, 2, Criteria(), 1)
+    assert not back.supplies.go_down  # nothing to tell the sequence: it is not asked
+    run.feed(Tick(5))
+    run.feed(CommandDone(6, 1, True))
+    assert effects_of(run.effects, Emit) == [
+        Emit(
+            "SHUTDOWN",
+            0,
+            "eaton800@localhost:3493 is in forced shutdown (FSD); 0 supplies left, 1 needed",
+        )
+    ]
+    assert effects_of(run.effects, RunCommand) == [RunCommand(1, POWEROFF, COMMAND_TIMEOUT)]
+    assert run.state.phase is Phase.DONE
 
 
 def test_inputs_before_start_do_nothing() -> None:

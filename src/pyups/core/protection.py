@@ -21,6 +21,12 @@ anything else (OL, OB alone, silent    no          a network blip never shuts do
 after OL, silent on battery briefly)               power or (shortly) on battery
 =====================================  ==========  ==========================================
 
+A secondary's two waits add up: its primary first holds OB + LB for its own ``lowbatt_for``,
+then needs time to set FSD. (upsmon counts HOSTSYNC from the same moment as OBLBDURATION, so
+the longer of the two wins and a long OBLBDURATION leaves the primary no time at all.) Unlike
+current upsmon, a silent UPS last seen CAL, BYPASS, OFF, ALARM or OVER is not critical at
+once: only silence on battery for ``dead_time`` is (DESIGN §10).
+
 The only memory kept between polls is when OB + LB (without CAL) was first seen in the current
 stretch (:class:`Memory`); it is forgotten as soon as a verdict does not need it. Verdicts
 carry ``recheck_at``, the time a waiting verdict turns critical with no new poll, so a caller
