@@ -75,8 +75,9 @@ clean:
 
 # ---- install / uninstall (as root) -------------------------------------------------------
 # `make install` puts pyups in its own venv (VENV_DIR), links PREFIX/bin/pyups to it, and
-# installs the systemd unit, the journal catalog, the README (the unit's Documentation=) and
-# the example configuration. It never overwrites an existing CONFDIR/pyups.conf.
+# installs the systemd unit, the late-shutdown hook, the journal catalog, the README (the
+# unit's Documentation=) and the example configuration. It never overwrites an existing
+# CONFDIR/pyups.conf.
 # DESTDIR stages everything under another root (for packagers and the tests): the catalog
 # database and systemd are then left alone, and INSTALL_VENV=no skips the venv (a venv
 # cannot be moved after it is made). PREFIX is /usr/local (default) or /usr: the places
@@ -98,6 +99,10 @@ CATALOGDIR := $(PREFIX)/lib/systemd/catalog
 DOCDIR := $(PREFIX)/share/doc/pyups
 # Rewrites the /usr/local paths in the unit and the catalog when PREFIX is not /usr/local.
 PREFIX_SED := sed 's|/usr/local/|$(PREFIX)/|g'
+# The late-shutdown hook (the power race, DESIGN §10). systemd looks for these only in
+# /usr/lib/systemd/system-shutdown and /lib/systemd/system-shutdown, so this path does not
+# follow PREFIX; the hook's own path to pyups does.
+SHUTDOWN_HOOKDIR := /usr/lib/systemd/system-shutdown
 
 .PHONY: install uninstall
 
@@ -116,6 +121,10 @@ install:
 	chmod 644 $(DESTDIR)$(UNITDIR)/pyups.service
 	$(PREFIX_SED) packaging/systemd/pyups.catalog > $(DESTDIR)$(CATALOGDIR)/pyups.catalog
 	chmod 644 $(DESTDIR)$(CATALOGDIR)/pyups.catalog
+	install -d -m 755 $(DESTDIR)$(SHUTDOWN_HOOKDIR)
+	sed 's|/usr/local/bin/pyups|$(BINDIR)/pyups|g' packaging/systemd/system-shutdown/pyups \
+	  > $(DESTDIR)$(SHUTDOWN_HOOKDIR)/pyups
+	chmod 755 $(DESTDIR)$(SHUTDOWN_HOOKDIR)/pyups
 	install -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
 	install -d -m 755 $(DESTDIR)$(DOCDIR)/prometheus
 	install -m 644 packaging/prometheus/pyups-alerts.yml $(DESTDIR)$(DOCDIR)/prometheus/
@@ -140,6 +149,8 @@ uninstall:
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 	  systemctl disable --now pyups.service 2>/dev/null || true; fi
 	rm -f $(DESTDIR)$(UNITDIR)/pyups.service $(DESTDIR)$(CATALOGDIR)/pyups.catalog
+	rm -f $(DESTDIR)$(SHUTDOWN_HOOKDIR)/pyups
+	@if [ -n "$(DESTDIR)" ]; then rmdir $(DESTDIR)$(SHUTDOWN_HOOKDIR) 2>/dev/null || true; fi
 	rm -f $(DESTDIR)$(CONFDIR)/pyups.conf.example $(DESTDIR)$(DOCDIR)/README.md
 	rm -f $(DESTDIR)$(DOCDIR)/prometheus/pyups-alerts.yml
 	@for d in $(DESTDIR)$(DOCDIR)/prometheus $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CATALOGDIR); do \
