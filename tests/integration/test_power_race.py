@@ -339,4 +339,3 @@ def test_make_install_puts_the_hook_where_systemd_looks_whatever_the_prefix(
     removed = subprocess.run([*make, "uninstall", *common], capture_output=True, text=True)
     assert removed.returncode == 0, removed.stdout + removed.stderr
     assert not hook.exists() and not hook.parent.exists()
-
