@@ -339,3 +339,11 @@ def test_make_install_puts_the_hook_where_systemd_looks_whatever_the_prefix(
     removed = subprocess.run([*make, "uninstall", *common], capture_output=True, text=True)
     assert removed.returncode == 0, removed.stdout + removed.stderr
     assert not hook.exists() and not hook.parent.exists()
+
+
+def test_the_unit_keeps_its_runtime_directory_so_the_flag_outlives_pyups() -> None:
+    """systemd stops pyups before the late hook runs; a RuntimeDirectory= that were removed
+    on stop would take /run/pyups/killpower with it."""
+    lines = [line.strip() for line in UNIT.read_text().splitlines()]
+    assert "RuntimeDirectory=pyups" in lines
+    assert "RuntimeDirectoryPreserve=yes" in lines
