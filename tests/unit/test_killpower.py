@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pyups import cli
 from pyups.commands import killpower
 from pyups.commands.common import EXIT_USAGE, Failure
 from pyups.service.flag import write_flag
@@ -47,3 +48,12 @@ def test_without_check_it_is_a_usage_error(tmp_path: Path) -> None:
 def test_the_flag_defaults_to_run_pyups_killpower() -> None:
     assert killpower.flag_path(args(None)) == "/run/pyups/killpower"
     assert killpower.DEFAULT_FLAG == "/run/pyups/killpower"
+
+
+def test_the_command_line_reaches_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "killpower"
+    assert cli.main(["killpower", "--check", "--flag", str(path)]) == 1
+    write_flag(str(path))
+    assert cli.main(["killpower", "--check", "--flag", str(path)]) == 0
+    assert cli.main(["killpower", "--flag", str(path)]) == 2
+    assert "without --check" in capsys.readouterr().err
