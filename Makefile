@@ -6,9 +6,10 @@ PY := $(VENV)/bin/python
 # NUT's server and client (the real upsd/dummy-ups the demo and tests run), libsystemd and
 # pkg-config to build systemd-python, and Debian's venv/headers/compiler for a stock python3;
 # rsyslog and systemd (journald, journalctl, systemd-analyze) for the packaging tests;
-# prometheus (the server and promtool) for the metrics and alert-rule tests.
+# prometheus (the server and promtool) for the metrics and alert-rule tests; shellcheck for
+# the late-shutdown hook, a POSIX sh script (its lint test is skipped without it).
 APT_PACKAGES := nut-server nut-client libsystemd-dev pkg-config python3-venv python3-dev gcc \
-	rsyslog systemd libnss3-tools prometheus
+	rsyslog systemd libnss3-tools prometheus shellcheck
 STAMP := $(VENV)/.installed
 
 .PHONY: all deps apt-deps venv demo test lint typecheck unit integration bench clean
@@ -75,8 +76,9 @@ clean:
 
 # ---- install / uninstall (as root) -------------------------------------------------------
 # `make install` puts pyups in its own venv (VENV_DIR), links PREFIX/bin/pyups to it, and
-# installs the systemd unit, the journal catalog, the README (the unit's Documentation=) and
-# the example configuration. It never overwrites an existing CONFDIR/pyups.conf.
+# installs the systemd unit, the late-shutdown hook, the journal catalog, the README (the
+# unit's Documentation=) and the example configuration. It never overwrites an existing
+# CONFDIR/pyups.conf.
 # DESTDIR stages everything under another root (for packagers and the tests): the catalog
 # database and systemd are then left alone, and INSTALL_VENV=no skips the venv (a venv
 # cannot be moved after it is made). PREFIX is /usr/local (default) or /usr: the places
@@ -98,6 +100,10 @@ CATALOGDIR := $(PREFIX)/lib/systemd/catalog
 DOCDIR := $(PREFIX)/share/doc/pyups
 # Rewrites the /usr/local paths in the unit and the catalog when PREFIX is not /usr/local.
 PREFIX_SED := sed 's|/usr/local/|$(PREFIX)/|g'
+# The late-shutdown hook (the power race, DESIGN §10). systemd looks for these only in
+# /usr/lib/systemd/system-shutdown and /lib/systemd/system-shutdown, so this path does not
+# follow PREFIX; the hook's own path to pyups does.
+SHUTDOWN_HOOKDIR := /usr/lib/systemd/system-shutdown
 
 .PHONY: install uninstall
 
@@ -116,6 +122,10 @@ install:
 	chmod 644 $(DESTDIR)$(UNITDIR)/pyups.service
 	$(PREFIX_SED) packaging/systemd/pyups.catalog > $(DESTDIR)$(CATALOGDIR)/pyups.catalog
 	chmod 644 $(DESTDIR)$(CATALOGDIR)/pyups.catalog
+	install -d -m 755 $(DESTDIR)$(SHUTDOWN_HOOKDIR)
+	sed 's|/usr/local/bin/pyups|$(BINDIR)/pyups|g' packaging/systemd/system-shutdown/pyups \
+	  > $(DESTDIR)$(SHUTDOWN_HOOKDIR)/pyups
+	chmod 755 $(DESTDIR)$(SHUTDOWN_HOOKDIR)/pyups
 	install -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
 	install -d -m 755 $(DESTDIR)$(DOCDIR)/prometheus
 	install -m 644 packaging/prometheus/pyups-alerts.yml $(DESTDIR)$(DOCDIR)/prometheus/
@@ -140,6 +150,8 @@ uninstall:
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 	  systemctl disable --now pyups.service 2>/dev/null || true; fi
 	rm -f $(DESTDIR)$(UNITDIR)/pyups.service $(DESTDIR)$(CATALOGDIR)/pyups.catalog
+	rm -f $(DESTDIR)$(SHUTDOWN_HOOKDIR)/pyups
+	@if [ -n "$(DESTDIR)" ]; then rmdir $(DESTDIR)$(SHUTDOWN_HOOKDIR) 2>/dev/null || true; fi
 	rm -f $(DESTDIR)$(CONFDIR)/pyups.conf.example $(DESTDIR)$(DOCDIR)/README.md
 	rm -f $(DESTDIR)$(DOCDIR)/prometheus/pyups-alerts.yml
 	@for d in $(DESTDIR)$(DOCDIR)/prometheus $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CATALOGDIR); do \

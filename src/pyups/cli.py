@@ -11,7 +11,17 @@ import sys
 from collections.abc import Sequence
 
 from pyups import __version__
-from pyups.commands import check_config, control, daemon, demo, events, query, replay, run
+from pyups.commands import (
+    check_config,
+    control,
+    daemon,
+    demo,
+    events,
+    killpower,
+    query,
+    replay,
+    run,
+)
 from pyups.commands.common import EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, Failure
 from pyups.config import ConfigError
 
@@ -109,6 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="play a power cut on a private simulated Eaton 800")
     p.set_defaults(func=demo.main)
+
+    p = sub.add_parser("killpower", help="is the power-down flag set? (upsmon -K; for the hook)")
+    p.add_argument("--check", action="store_true", help="exit 0 if the flag is set, else 1")
+    _config_option(p)
+    p.add_argument(
+        "--flag",
+        metavar="PATH",
+        help=f"check this file instead of the configured flag (default {killpower.DEFAULT_FLAG})",
+    )
+    p.set_defaults(func=killpower.main)
     return parser
 
 

@@ -250,8 +250,8 @@ def test_summary_is_one_line_for_a_human(
 # --- catalogue invariants -------------------------------------------------------------------
 
 
-def test_the_catalogue_has_29_events() -> None:
-    assert len(EVENTS) == 29
+def test_the_catalogue_has_32_events() -> None:
+    assert len(EVENTS) == 32
     assert all(kind.name == name for name, kind in EVENTS.items())
 
 
@@ -297,6 +297,9 @@ def test_the_catalogue_names_are_upsmons_plus_rule_and_action() -> None:
         "NOTALARM",
         "OTHER",
         "NOTOTHER",
+        "SHUTDOWN",
+        "SHUTDOWN_HOSTSYNC",
+        "SHUTDOWN_FAILED",
         "RULE",
         "ACTION",
         *PAIRED_FLAGS,

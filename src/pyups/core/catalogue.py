@@ -176,6 +176,27 @@ _KINDS = [
         "The unclassified status tokens are gone.",
     ),
     _kind(
+        "SHUTDOWN",
+        "emerg",
+        "Executing automatic power-fail shutdown: {reason}",
+        "009f27a299be4f05b8824129952f1137",
+        "The shutdown sequence of this host started; the reason says which UPS is critical.",
+    ),
+    _kind(
+        "SHUTDOWN_HOSTSYNC",
+        "warning",
+        "Host sync ended: {reason} still connected to UPS {ups}",
+        "529e70d87c344eac882b7911d40eb251",
+        "As primary, host_sync ended while other hosts were still logged in to the UPS.",
+    ),
+    _kind(
+        "SHUTDOWN_FAILED",
+        "alert",
+        "Shutdown of this host failed: {reason}",
+        "add769b54f31491ca480aa85e5852775",
+        "The shutdown command failed or a step could not run; repeated on each try.",
+    ),
+    _kind(
         "RULE",
         "notice",
         "{message}",
