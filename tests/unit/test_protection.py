@@ -49,15 +49,15 @@ def poll(state: UpsState, t: float, status: str | None) -> UpsState:
     if status is None:
         return state
     if status == FAIL:
-        snap = Snapshot(EATON.name, str(EATON.server), t, error="CONNECT", detail="refused")
+        snap = Snapshot(EATON.name, EATON.server, t, error="CONNECT", detail="refused")
     else:
-        snap = Snapshot(EATON.name, str(EATON.server), t, vars={"ups.status": status})
+        snap = Snapshot(EATON.name, EATON.server, t, vars={"ups.status": status})
     return step(state, snap, TIMING)[0]
 
 
 def verdicts(case: Case) -> list[Verdict]:
     ups = Protected(EATON, case.role)
-    state, memory = initial(EATON.name, str(EATON.server)), Memory()
+    state, memory = initial(EATON.name, EATON.server), Memory()
     found = []
     for t, status, _ in case.rows:
         state = poll(state, t, status)
@@ -377,7 +377,7 @@ def test_the_supplies_reason_says_so_when_nothing_is_critical() -> None:
 
 def test_assess_judges_every_ups_and_counts_a_missing_one_as_never_reached() -> None:
     ups = [Protected(EATON, Role.PRIMARY), Protected(APC, Role.SECONDARY)]
-    eaton = poll(initial(EATON.name, str(EATON.server)), 0, "OB LB")
+    eaton = poll(initial(EATON.name, EATON.server), 0, "OB LB")
     criteria = Criteria(lowbatt_for=10)
     first, memory = assess(ups, {EATON: eaton}, {}, 0, criteria, min_supplies=1)
     assert first.verdicts[EATON].rule is Rule.WAITING_LOW_BATTERY

@@ -241,8 +241,8 @@ def test_a_shutdown_decided_from_the_supplies_runs_on_when_the_ups_is_back_on_li
     ups = [Protected(EATON, Role.SECONDARY)]
 
     def tracked(t: float, status: str) -> UpsState:
-        snap = Snapshot(EATON.name, str(EATON.server), t, vars={"ups.status": status})
-        return step(tracker_initial(EATON.name, str(EATON.server)), snap, Timing())[0]
+        snap = Snapshot(EATON.name, EATON.server, t, vars={"ups.status": status})
+        return step(tracker_initial(EATON.name, EATON.server), snap, Timing())[0]
 
     low, _ = assess(ups, {EATON: tracked(0, "OB LB FSD")}, {}, 0, Criteria(), 1)
     assert low.supplies.go_down

@@ -218,7 +218,7 @@ def assess(
     verdicts: dict[UpsAddress, Verdict] = {}
     kept: dict[UpsAddress, Memory] = {}
     for ups in protected:
-        state = states.get(ups.address) or initial(ups.address.name, str(ups.address.server))
+        state = states.get(ups.address) or initial(ups.address.name, ups.address.server)
         verdicts[ups.address], kept[ups.address] = judge(
             ups, state, memory.get(ups.address, Memory()), now, criteria
         )
