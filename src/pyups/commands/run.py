@@ -41,8 +41,9 @@ def start_monitor(
     config: Config, sinks: list[Sink], record: str | None, load: Callable[[], Config]
 ) -> Monitor:
     """A monitor with SIGTERM/SIGINT stopping it and SIGHUP reloading it."""
+    monitor = Monitor(config, sinks, record=record, load=load)
     try:
-        monitor = Monitor(config, sinks, record=record, load=load)
+        monitor.open()
     except MetricsError as exc:
         raise Failure(str(exc)) from None
     except OSError as exc:

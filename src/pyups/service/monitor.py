@@ -1,19 +1,15 @@
-"""The monitor: a poller per server, the action dispatcher, the sinks, and systemd.
+"""The monitor's main loop: one queue in, the sinks and the dispatcher out.
 
-Pollers and action workers run in their own threads and only ever put items on one queue;
-the thread that called :meth:`Monitor.run` takes them off in order and is the only one that
-touches the sinks, so sinks need no locking and each UPS's entries keep their order.
-
-That thread also wakes every :data:`TICK` to look after the service: READY once every
-poller has tried its first round, STATUS with a line per UPS, the state file after events
-(at most once a second), and WATCHDOG pings, sent only while every poller finishes its
-rounds within its budget. A poller that hangs (or dies) stops the pings, so systemd
-restarts pyups.
+Pollers (:mod:`~pyups.service.poller`) and action workers run in their own threads and only
+ever put items on one queue; the thread that called :meth:`Monitor.run` takes them off in
+order and is the only one that touches the sinks, so sinks need no locking and each UPS's
+entries keep their order. Between items it lets :class:`~pyups.service.upkeep.Upkeep` talk
+to systemd and writes the state file after events (at most once a second).
 
 A reload (SIGHUP) runs on the same thread: the new configuration is loaded in full first; if
 it has errors they are logged and the running configuration stays. Otherwise the pollers are
-replaced, and each UPS still configured keeps its tracker state (no second STARTUP or
-ONBATT), as does each rule whose definition did not change.
+replaced, starting from what :func:`~pyups.service.reload.carry_over` keeps, and the metrics
+endpoint follows the new file (:class:`~pyups.service.endpoint.MetricsEndpoint`).
 """
 
 from __future__ import annotations
@@ -21,29 +17,26 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from itertools import groupby
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from pyups import __version__
 from pyups.actions import Dispatcher
 from pyups.address import UpsAddress
 from pyups.config import Config, ConfigError
-from pyups.config.views import policy_of, tls_of
+from pyups.config.views import tls_of
 from pyups.core.engine import EngineState
 from pyups.core.events import Event
 from pyups.core.rules import ActionRequest
-from pyups.core.summary import status_line
 from pyups.nut.tls import Tls
+from pyups.service.endpoint import MetricsEndpoint
 from pyups.service.notify import Notifier
-from pyups.service.poller import ServerPoller, Target
+from pyups.service.poller import ServerPoller, build_pollers
 from pyups.service.record import Recorder
+from pyups.service.reload import carry_over
 from pyups.service.state import StateFile
+from pyups.service.upkeep import Upkeep
 from pyups.sinks import Sink
-
-if TYPE_CHECKING:  # prometheus-client is imported only when metrics are served
-    from pyups.service.metrics import Metrics
 
 STOP_GRACE = 10.0  # seconds running actions get to finish when the monitor stops
 TICK = 0.5  # longest sleep of the main thread between service checks
@@ -72,22 +65,6 @@ def _tls_settings(config: Config) -> dict[UpsAddress, Tls]:
     return {u.address: tls for u in config.ups if (tls := tls_of(u)) is not None}
 
 
-def _stale_after(config: Config) -> float:
-    """How old a poll result may be and still be shown as current by the metrics."""
-    return 2 * config.monitor.interval + 2 * config.monitor.timeout
-
-
-def _addresses(config: Config) -> list[UpsAddress]:
-    return [u.address for u in config.ups]
-
-
-def _new_metrics(config: Config) -> Metrics:
-    """Metrics for the configured UPSes (prometheus-client is imported here, when needed)."""
-    from pyups.service.metrics import Metrics
-
-    return Metrics(_addresses(config), _stale_after(config))
-
-
 def _names(config: Config) -> str:
     return ", ".join(str(u.address) for u in config.ups)
 
@@ -96,8 +73,9 @@ class Monitor:
     """Polls every configured UPS until :meth:`stop` is called.
 
     ``load`` re-reads the configuration for :meth:`reload` (raising ConfigError); without it
-    a reload request is logged and ignored. With ``[metrics] listen`` set, the metrics
-    endpoint is up when the constructor returns (MetricsError if it cannot be).
+    a reload request is logged and ignored. The constructor does no I/O: :meth:`open` reads
+    the state file, opens the trace and serves the metrics (raising OSError or MetricsError),
+    and :meth:`run` opens it first if nobody did.
     """
 
     def __init__(
@@ -111,37 +89,48 @@ class Monitor:
     ) -> None:
         self.config = config
         self.sinks = list(sinks)
-        self.notifier = notifier or Notifier()
+        self._record = record
         self._load = load
         self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
         self._stopping = threading.Event()
         self._stop_reason = ""
-        self.recorder = Recorder(record) if record else None
+        self.upkeep = Upkeep(notifier or Notifier(), self._note)
+        self.endpoint = MetricsEndpoint()
+        self.recorder: Recorder | None = None
         self.state_file = StateFile(config.monitor.state_file)
-        restored, warning = self.state_file.load()
-        self._warnings = [warning] if warning else []
         self.dispatcher = Dispatcher(
             self._queue.put,
-            lambda message, priority: self._queue.put(_Note(message, priority)),
+            self._put_note,
             dry_run=config.monitor.dry_run,
             shutdown_command=config.monitor.shutdown_command,
             credentials=_credentials(config),
             tls=_tls_settings(config),
             nut_timeout=config.monitor.timeout,
         )
-        self.metrics: Metrics | None = None
-        if config.metrics.listen is not None:
-            self.metrics = _new_metrics(config)
-            self.metrics.serve(config.metrics.listen)
-            self.sinks.append(self.metrics)
         self._halt = threading.Event()  # stops the current pollers (a reload starts new ones)
-        self.pollers = self._pollers(config, {k: EngineState(s) for k, s in restored.items()})
-        self._ready = False
-        self._started = 0.0
-        self._last_ping = float("-inf")
-        self._stuck: set[str] = set()
+        self.pollers: list[ServerPoller] = []
+        self._opened = False
+        self._warnings: list[str] = []
         self._dirty = False
         self._last_save = float("-inf")
+
+    @property
+    def notifier(self) -> Notifier:
+        return self.upkeep.notifier
+
+    def open(self) -> None:
+        """Read the state file, open the trace, serve the metrics, make the pollers."""
+        if self._opened:
+            return
+        restored, warning = self.state_file.load()
+        self._warnings = [warning] if warning else []
+        if self._record:
+            self.recorder = Recorder(self._record)
+        metrics = self.endpoint.open(self.config)
+        if metrics is not None:
+            self.sinks.append(metrics)
+        self.pollers = self._pollers(self.config, {k: EngineState(s) for k, s in restored.items()})
+        self._opened = True
 
     # -- control, safe from signal handlers -------------------------------------------------
 
@@ -159,21 +148,27 @@ class Monitor:
 
     def run(self) -> None:
         """Poll and report until stopped; pollers and running actions end before it returns."""
+        self.open()
         dry = " (dry run: actions are logged, not run)" if self.config.monitor.dry_run else ""
         self._note(f"pyups {__version__} started, monitoring {_names(self.config)}{dry}", "info")
         for warning in self._warnings:
             self._note(warning, "warning")
-        self._started = time.monotonic()
+        self.upkeep.start(self.pollers, time.monotonic())
         for poller in self.pollers:
             poller.start()
-        tick = TICK if self.notifier.watchdog is None else min(TICK, self.notifier.watchdog / 4)
+        watchdog = self.notifier.watchdog
+        tick = TICK if watchdog is None else min(TICK, watchdog / 4)
         while not self._stopping.is_set():
             try:
                 item = self._queue.get(timeout=tick)
             except queue.Empty:
                 item = None
             self._handle(item)
-            self._look_after()
+            now = time.monotonic()
+            self.upkeep.check(now)
+            if self._dirty and now - self._last_save >= SAVE_EVERY:
+                self._last_save = now
+                self._save()
         self.notifier.stopping("stopping")
         self._end_pollers(self.pollers)
         self._drain()
@@ -182,8 +177,7 @@ class Monitor:
         self._save()
         if self.recorder is not None:
             self.recorder.close()
-        if self.metrics is not None:
-            self.metrics.close()
+        self.endpoint.close()
         reason = f" ({self._stop_reason})" if self._stop_reason else ""
         self._note(f"pyups stopping{reason}", "info")
 
@@ -203,53 +197,13 @@ class Monitor:
         elif isinstance(item, _Reload):
             self._reload()
 
+    def _put_note(self, message: str, priority: str) -> None:
+        """A plain entry from any thread, logged in order by the main thread."""
+        self._queue.put(_Note(message, priority))
+
     def _note(self, message: str, priority: str) -> None:
         for sink in self.sinks:
             sink.note(message, priority)
-
-    # -- looking after the service ----------------------------------------------------------
-
-    def _look_after(self) -> None:
-        now = time.monotonic()
-        if not self._ready and (
-            all(p.rounds > 0 for p in self.pollers)
-            or now - self._started > max((p.budget for p in self.pollers), default=0.0)
-        ):
-            self._ready = True
-            self.notifier.ready(self._status())
-        healthy = self._check_pollers(now)
-        if self._ready and self.notifier.enabled:  # no line to build when nobody reads it
-            self.notifier.status(self._status())
-        period = self.notifier.watchdog
-        if healthy and period is not None and now - self._last_ping >= period / 2:
-            self.notifier.ping()
-            self._last_ping = now
-        if self._dirty and now - self._last_save >= SAVE_EVERY:
-            self._last_save = now
-            self._save()
-
-    def _check_pollers(self, now: float) -> bool:
-        """Report pollers that got stuck or recovered; True if none is stuck."""
-        for poller in self.pollers:
-            name = str(poller.server)
-            over = poller.stuck_for(now)
-            if over > 0 and name not in self._stuck:
-                self._stuck.add(name)
-                self._note(
-                    f"polling {name} is stuck: a round has run {poller.budget + over:.0f} s "
-                    f"(allowed {poller.budget:.0f} s); watchdog pings stopped",
-                    "err",
-                )
-            elif over == 0 and name in self._stuck:
-                self._stuck.discard(name)
-                self._note(f"polling {name} is making progress again", "notice")
-        return not self._stuck
-
-    def _status(self) -> str:
-        line = status_line([s.tracker for p in self.pollers for s in list(p.states.values())])
-        if self._stuck:
-            line = f"STUCK polling {', '.join(sorted(self._stuck))}; {line}"
-        return line
 
     def _states(self) -> dict[UpsAddress, EngineState]:
         return {
@@ -277,15 +231,11 @@ class Monitor:
         except ConfigError as exc:
             errors = "; ".join(exc.errors)
             self._note(f"configuration reload refused, the running one stays: {errors}", "err")
-            self.notifier.ready(self._status())
+            self.notifier.ready(self.upkeep.status())
             return
         states = self._states()
         self._end_pollers(self.pollers)
-        kept_rules = {r.name for r in config.rules if r in self.config.rules}
-        carried = {
-            key: replace(s, rules={n: r for n, r in s.rules.items() if n in kept_rules})
-            for key, s in states.items()
-        }
+        carried = carry_over(states, self.config.rules, config.rules)
         self.config = config
         self.dispatcher.reconfigure(
             dry_run=config.monitor.dry_run,
@@ -296,67 +246,37 @@ class Monitor:
         )
         if config.monitor.state_file != self.state_file.path:
             self.state_file = StateFile(config.monitor.state_file)
-        self._reload_metrics(config)
+        self._follow_metrics(config)
         self._halt = threading.Event()
-        self._stuck.clear()
         self.pollers = self._pollers(config, carried)
+        self.upkeep.replace(self.pollers)
         for poller in self.pollers:
             poller.start()
         self._note(f"configuration reloaded, monitoring {_names(config)}", "info")
         self._dirty = True
-        self.notifier.ready(self._status())
+        self.notifier.ready(self.upkeep.status())
 
-    def _reload_metrics(self, config: Config) -> None:
-        """Follow ``[metrics] listen``: start, move or stop the endpoint; keep it on failure."""
-        listen = config.metrics.listen
-        metrics = self.metrics
-        if listen is None:
-            if metrics is not None:
-                metrics.close()
-                self.sinks.remove(metrics)
-                self.metrics = None
-            return
-        if metrics is None:
-            metrics = _new_metrics(config)
-        else:
-            metrics.reconfigure(_addresses(config), _stale_after(config))
-        if metrics.address != listen:
-            from pyups.service.metrics import MetricsError
+    def _follow_metrics(self, config: Config) -> None:
+        """Let the endpoint follow ``[metrics] listen``, and the sinks follow the endpoint."""
+        before = self.endpoint.metrics
+        after, error = self.endpoint.follow(config)
+        if error:
+            self._note(error, "err")
+        if before is not None and before is not after:
+            self.sinks.remove(before)
+        if after is not None and after is not before:
+            self.sinks.append(after)
 
-            try:
-                metrics.serve(listen)
-            except MetricsError as exc:
-                where = f"; still serving on {metrics.address}" if metrics.address else ""
-                self._note(f"{exc}{where}", "err")
-                if metrics.address is None:
-                    return
-        if self.metrics is None:
-            self.metrics = metrics
-            self.sinks.append(metrics)
-
-    def _pollers(
-        self, config: Config, states: Mapping[UpsAddress, EngineState]
-    ) -> list[ServerPoller]:
-        policy = policy_of(config)
-        by_server = groupby(sorted(config.ups, key=lambda u: str(u.server)), key=lambda u: u.server)
-        pollers = []
-        for server, group in by_server:
-            upses = list(group)
-            carried = {u.name: states[u.address] for u in upses if u.address in states}
-            pollers.append(
-                ServerPoller(
-                    server,
-                    [Target(u.name, u.username, u.password, tls_of(u)) for u in upses],
-                    policy,
-                    config.monitor.timeout,
-                    self._queue.put,
-                    self._halt,
-                    self.recorder.record if self.recorder else None,
-                    carried,
-                    self.metrics.observe if self.metrics else None,
-                )
-            )
-        return pollers
+    def _pollers(self, config: Config, states: dict[UpsAddress, EngineState]) -> list[ServerPoller]:
+        metrics = self.endpoint.metrics
+        return build_pollers(
+            config,
+            states,
+            self._queue.put,
+            self._halt,
+            self.recorder.record if self.recorder else None,
+            metrics.observe if metrics else None,
+        )
 
     def _end_pollers(self, pollers: Sequence[ServerPoller]) -> None:
         self._halt.set()

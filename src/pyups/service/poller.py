@@ -12,8 +12,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
 
-from pyups.address import Server
+from pyups.address import Server, UpsAddress
+from pyups.config import Config
+from pyups.config.views import policy_of, tls_of
 from pyups.core.engine import EngineState, Policy, advance, start
 from pyups.core.events import Event
 from pyups.core.rules import ActionRequest
@@ -53,9 +56,7 @@ class ServerPoller(threading.Thread):
         self.targets = list(targets)
         self.policy = policy
         carried = states or {}
-        self.states = {
-            t.name: carried.get(t.name) or start(t.name, server) for t in self.targets
-        }
+        self.states = {t.name: carried.get(t.name) or start(t.name, server) for t in self.targets}
         self.rounds = 0  # completed passes over the due targets
         self.busy_since: float | None = None  # monotonic start of the pass under way
         # A pass polls each target once: connect and request, each bounded by ``timeout``.
@@ -134,3 +135,34 @@ def _next_deadline(previous: float, period: float, now: float) -> float:
         missed = int((now - deadline) // period) + 1
         deadline += missed * period
     return deadline
+
+
+def build_pollers(
+    config: Config,
+    states: Mapping[UpsAddress, EngineState],
+    deliver: Callable[[Event | ActionRequest], None],
+    halt: threading.Event,
+    record: Callable[[Snapshot], None] | None = None,
+    observe: Callable[[Snapshot, float], None] | None = None,
+) -> list[ServerPoller]:
+    """One poller per upsd server of ``config``, each UPS starting from its carried state."""
+    policy = policy_of(config)
+    by_server = groupby(sorted(config.ups, key=lambda u: str(u.server)), key=lambda u: u.server)
+    pollers = []
+    for server, group in by_server:
+        upses = list(group)
+        carried = {u.name: states[u.address] for u in upses if u.address in states}
+        pollers.append(
+            ServerPoller(
+                server,
+                [Target(u.name, u.username, u.password, tls_of(u)) for u in upses],
+                policy,
+                config.monitor.timeout,
+                deliver,
+                halt,
+                record,
+                carried,
+                observe,
+            )
+        )
+    return pollers
