@@ -8,8 +8,12 @@ NOCOMM or REPLBATT. Each poll result is compared with that description and the d
 become events, following upsmon (NUT 2.8.3+):
 
 * Edge triggers. A flag event fires when its token appears (ONBATT, LOWBATT, FSD, CAL, BYPASS,
-  ...) and its NOT... twin when the token goes. ONLINE fires when OL is seen while the UPS
-  was last known on battery, and says for how long it was.
+  ...) and its NOT... twin when the token goes. The plain ones are rows of a table
+  (:data:`POWER_EDGES`, :data:`FLAG_EDGES`: token, event on arrival, event on departure,
+  whether start-up reports it); the few with more to them are functions of their own, in the
+  order their events are reported: ONLINE fires when OL is seen while the UPS was last known
+  on battery, and says for how long it was; ALARM also fires when the alarm text changes;
+  OTHER names the unknown tokens.
 * Start-up. The first good poll gives STARTUP, plus ONBATT / LOWBATT / FSD / REPLBATT / ALARM
   for conditions already present. It never gives ONLINE or a NOT... event, nor the milder
   flag events (CAL, TRIM, ...): those are part of the STARTUP line's status. COMMOK comes
@@ -94,69 +98,149 @@ def step(state: UpsState, snap: Snapshot, timing: Timing) -> tuple[UpsState, lis
     return _bad(state, snap, timing)
 
 
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """A status token whose arrival, and perhaps departure, is an event of its own."""
+
+    token: str
+    arrives: str  # the event when the token appears
+    leaves: str | None = None  # the event when it goes, if upsmon has one
+    at_startup: bool = False  # also when the first poll already shows it
+
+
+# upsmon's plain edge triggers. The power edges come before the reminders and alarms, the
+# milder flags after, which is the order their events are reported in within one poll.
+POWER_EDGES = (Edge("LB", "LOWBATT", at_startup=True), Edge("FSD", "FSD", at_startup=True))
+FLAG_EDGES = tuple(Edge(flag, flag, "NOT" + flag) for flag in PAIRED_FLAGS)
+
+
+@dataclass(frozen=True, slots=True)
+class _Poll:
+    """One good poll result seen against the state before it."""
+
+    state: UpsState
+    snap: Snapshot
+    flags: frozenset[str]
+
+    @property
+    def before(self) -> frozenset[str]:
+        return self.state.flags
+
+    @property
+    def first(self) -> bool:
+        return not self.state.started
+
+
+_Fired = tuple[str, float | None, str | None]  # event name, held, tokens
+
+
+def _edges(poll: _Poll, edges: tuple[Edge, ...]) -> list[_Fired]:
+    fired: list[_Fired] = []
+    for edge in edges:
+        now_on, was_on = edge.token in poll.flags, edge.token in poll.before
+        if poll.first and not edge.at_startup:
+            continue
+        if now_on and not was_on:
+            fired.append((edge.arrives, None, None))
+        elif was_on and not now_on and edge.leaves is not None and not poll.first:
+            fired.append((edge.leaves, None, None))
+    return fired
+
+
+def _communications(poll: _Poll) -> list[_Fired]:
+    """COMMOK after failed polls, then STARTUP on the first good one."""
+    fired: list[_Fired] = []
+    lost = poll.state.comm_lost_since
+    if lost is not None:
+        fired.append(("COMMOK", poll.snap.t - lost, None))
+    if poll.first:
+        fired.append(("STARTUP", None, None))
+    return fired
+
+
+def _power(poll: _Poll) -> list[_Fired]:
+    """ONBATT when OB appears (at start-up too); ONLINE, with the time on battery, when OL is
+    back after it."""
+    fired: list[_Fired] = []
+    if "OB" in poll.flags and "OB" not in poll.before:
+        fired.append(("ONBATT", None, None))
+    since = _on_battery_since(poll)
+    if "OL" in poll.flags and "OB" not in poll.flags and since is not None:
+        fired.append(("ONLINE", poll.snap.t - since, None))
+    return fired
+
+
+def _on_battery_since(poll: _Poll) -> float | None:
+    """When the current stretch on battery began (before OL ends it), None off battery."""
+    since = poll.state.on_battery_since
+    if "OB" in poll.flags and "OB" not in poll.before and since is None:
+        return poll.snap.t
+    return since
+
+
+def _replbatt_due(poll: _Poll, timing: Timing) -> bool:
+    last = poll.state.last_replbatt
+    return "RB" in poll.flags and (last is None or poll.snap.t - last >= timing.replbatt_warn)
+
+
+def _reminders(poll: _Poll, timing: Timing) -> list[_Fired]:
+    """REPLBATT while RB is shown, at most every ``replbatt_warn``."""
+    return [("REPLBATT", None, None)] if _replbatt_due(poll, timing) else []
+
+
+def _alarm(poll: _Poll) -> list[_Fired]:
+    """ALARM when the token appears or its text changes (at start-up too), NOTALARM when it goes."""
+    text, before = poll.snap.vars.get("ups.alarm", ""), poll.state.vars.get("ups.alarm", "")
+    if "ALARM" in poll.flags and ("ALARM" not in poll.before or text != before):
+        return [("ALARM", None, None)]
+    if "ALARM" in poll.before and "ALARM" not in poll.flags:
+        return [("NOTALARM", None, None)]
+    return []
+
+
+def _other(poll: _Poll) -> list[_Fired]:
+    """OTHER when unknown tokens appear, NOTOTHER when the last of them goes."""
+    if poll.first:
+        return []
+    other, before = unclassified(poll.flags), unclassified(poll.before)
+    if set(other) - set(before):
+        return [("OTHER", None, " ".join(other))]
+    if before and not other:
+        return [("NOTOTHER", None, " ".join(before))]
+    return []
+
+
 def _good(state: UpsState, snap: Snapshot, timing: Timing) -> tuple[UpsState, list[Event]]:
-    now, raw = snap.t, snap.status
-    flags = parse_status(raw)
-    before = state.flags
-    first = not state.started
-    events: list[Event] = []
-
-    def emit(name: str, held: float | None = None, tokens: str | None = None) -> None:
-        events.append(_event(name, state, snap, raw, held=held, tokens=tokens))
-
-    if state.comm_lost_since is not None:
-        emit("COMMOK", held=now - state.comm_lost_since)
-    if first:
-        emit("STARTUP")
-
-    on_battery_since = state.on_battery_since
-    if "OB" in flags and "OB" not in before:
-        emit("ONBATT")
-        if on_battery_since is None:
-            on_battery_since = now
-    if "OL" in flags and "OB" not in flags and on_battery_since is not None:
-        emit("ONLINE", held=now - on_battery_since)
-        on_battery_since = None
-
-    for flag, name in (("LB", "LOWBATT"), ("FSD", "FSD")):
-        if flag in flags and flag not in before:
-            emit(name)
-
+    poll = _Poll(state, snap, parse_status(snap.status))
+    fired = [
+        *_communications(poll),
+        *_power(poll),
+        *_edges(poll, POWER_EDGES),
+        *_reminders(poll, timing),
+        *_alarm(poll),
+        *_edges(poll, FLAG_EDGES),
+        *_other(poll),
+    ]
+    events = [
+        _event(name, state, snap, snap.status, held=held, tokens=tokens)
+        for name, held, tokens in fired
+    ]
+    since = _on_battery_since(poll)
+    if "OL" in poll.flags and "OB" not in poll.flags:
+        since = None
     last_replbatt = state.last_replbatt
-    if "RB" not in flags:
+    if "RB" not in poll.flags:
         last_replbatt = None
-    elif last_replbatt is None or now - last_replbatt >= timing.replbatt_warn:
-        emit("REPLBATT")
-        last_replbatt = now
-
-    alarm_text = snap.vars.get("ups.alarm", "")
-    if "ALARM" in flags and (
-        "ALARM" not in before or alarm_text != state.vars.get("ups.alarm", "")
-    ):
-        emit("ALARM")
-    elif "ALARM" in before and "ALARM" not in flags:
-        emit("NOTALARM")
-
-    if not first:
-        for flag in PAIRED_FLAGS:
-            if flag in flags and flag not in before:
-                emit(flag)
-            elif flag in before and flag not in flags:
-                emit("NOT" + flag)
-        other, other_before = unclassified(flags), unclassified(before)
-        if set(other) - set(other_before):
-            emit("OTHER", tokens=" ".join(other))
-        elif other_before and not other:
-            emit("NOTOTHER", tokens=" ".join(other_before))
-
+    elif _replbatt_due(poll, timing):
+        last_replbatt = snap.t
     new = replace(
         state,
         started=True,
         vars=dict(snap.vars),
-        status=raw,
-        flags=flags,
-        on_battery_since=on_battery_since,
-        last_good=now,
+        status=snap.status,
+        flags=poll.flags,
+        on_battery_since=since,
+        last_good=snap.t,
         comm_lost_since=None,
         last_error=None,
         last_nocomm=None,
