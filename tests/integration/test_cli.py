@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
-
 EXAMPLE = Path(__file__).parents[2] / "etc" / "pyups.conf.example"
 
 

@@ -21,10 +21,7 @@ from typing import Any
 import pytest
 
 from pyups.sim import NutServer, eaton800
-
-from .conftest import Pyups, read_journal
-
-pytestmark = pytest.mark.integration
+from tests.harness.pyups import Pyups, read_journal
 
 KEYS = {
     "time",

@@ -33,14 +33,15 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from pyups.sim import NutServer, eaton800
-
-from .conftest import Entry, Pyups, checked_config
-from .fakeupsd import FakeUpsd
-
-pytestmark = pytest.mark.integration
+from tests.harness.config import checked_config
+from tests.harness.fakeupsd import FakeUpsd
+from tests.harness.procs import children, rss_mib
+from tests.harness.pyups import Entry, Pyups
+from tests.harness.wait import wait_until
 
 Start = Callable[..., Pyups]
 
@@ -95,39 +96,21 @@ def upsd_pid(nut: NutServer) -> int:
     return process.pid
 
 
-def children(pid: int) -> int:
-    """How many processes have ``pid`` as parent right now (zombies included)."""
-    count = 0
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with contextlib.suppress(OSError, IndexError):
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-                count += int(fields[1]) == pid
-    return count
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError(f"no VmRSS for {pid}")
-
-
 class Sampler:
     """Samples a process's children and RSS in a thread, every few milliseconds."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.children: list[int] = []
-        self.rss: list[int] = []
+        self.rss: list[float] = []  # MiB
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(psutil.Error):
                 self.children.append(children(self.pid))
-                self.rss.append(rss_kib(self.pid))
+                self.rss.append(rss_mib(self.pid))
             self._stop.wait(0.01)
 
     def __enter__(self) -> Sampler:
@@ -333,7 +316,7 @@ def test_an_action_flood_keeps_children_and_memory_bounded_and_reports_every_dro
     run = pyups("run", "-c", config)
     run.wait_event("STARTUP")
     time.sleep(0.5)
-    baseline = rss_kib(run.pid)
+    baseline = rss_mib(run.pid)
 
     def flood(entries: list[Entry]) -> list[Entry]:
         return [e for e in of(entries, event="ACTION") if e["PYUPS_RULE"] == "flood"]
@@ -354,8 +337,8 @@ def test_an_action_flood_keeps_children_and_memory_bounded_and_reports_every_dro
     assert sampler.children, "no sample of pyups' children was taken"
     most = max(sampler.children)
     assert 1 <= most <= 4, f"pyups had up to {most} action processes at once (4 workers)"
-    grown = (max(sampler.rss) - baseline) / 1024
-    assert grown < 30, f"pyups grew by {grown:.0f} MiB during the flood (from {baseline} KiB)"
+    grown = max(sampler.rss) - baseline
+    assert grown < 30, f"pyups grew by {grown:.0f} MiB during the flood (from {baseline:.1f} MiB)"
 
     reasons = {e["PYUPS_REASON"] for e in flood(entries)}
     assert reasons == {"exit:0", "dropped"}, reasons
@@ -431,14 +414,8 @@ with open(sys.argv[2], "ab", buffering=0) as out:
 """
 
 
-def wait_until(
-    what: str, check: Callable[[], bool], process: subprocess.Popen[bytes], timeout: float = 15.0
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert process.poll() is None, f"exited with {process.returncode} before {what}"
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
+def until(what: str, check: Callable[[], bool], process: subprocess.Popen[bytes]) -> None:
+    wait_until(check, 15.0, what=what, process=process)
 
 
 def test_without_journald_pyups_run_logs_to_syslog_then_only_to_stderr(
@@ -479,16 +456,16 @@ def run_without_journald(fake_upsd: FakeUpsd, tmp_path: Path) -> None:
         )  # fmt: skip
     receiver_killed = False
     try:
-        wait_until("the receiver", lambda: receiver_pid.exists(), process)
-        wait_until("STARTUP in syslog", lambda: "monitored: OL CHRG" in syslog.read_text(), process)
+        until("the receiver", lambda: receiver_pid.exists(), process)
+        until("STARTUP in syslog", lambda: "monitored: OL CHRG" in syslog.read_text(), process)
         fake_upsd.vars["ups.status"] = "OB DISCHRG"
-        wait_until("ONBATT in syslog", lambda: "on battery" in syslog.read_text(), process)
+        until("ONBATT in syslog", lambda: "on battery" in syslog.read_text(), process)
 
         # Now /dev/log refuses too: stderr is all that is left.
         os.kill(int(receiver_pid.read_text()), signal.SIGKILL)
         receiver_killed = True
         fake_upsd.vars["ups.status"] = "OL CHRG"
-        wait_until("ONLINE on stderr", lambda: " ONLINE " in err.read_text(), process)
+        until("ONLINE on stderr", lambda: " ONLINE " in err.read_text(), process)
         process.send_signal(signal.SIGTERM)
         assert process.wait(15) == 0, err.read_text()
     finally:

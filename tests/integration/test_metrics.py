@@ -17,10 +17,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from pyups.sim import NutServer, free_port
-
-from .conftest import Pyups, checked_config, cli, write_config
-
-pytestmark = pytest.mark.integration
+from tests.harness.config import checked_config, write_config
+from tests.harness.pyups import Pyups, cli
 
 PROMETHEUS = "/usr/bin/prometheus"
 PROMTOOL = "/usr/bin/promtool"

@@ -6,7 +6,6 @@ half would fail and tell us the workaround can go.
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import sys
@@ -21,10 +20,8 @@ from pyups.address import Server
 from pyups.nut import Connection, NutError, poll
 from pyups.nut.client import MAX_LINE
 from pyups.sim import NutServer, free_port
-
-from .fakeupsd import FakeUpsd
-
-pytestmark = pytest.mark.integration
+from tests.harness.fakeupsd import FakeUpsd
+from tests.harness.procs import cpu_seconds
 
 TRICKY = 'Say "hi" \\ #1 \\" end'
 
@@ -45,9 +42,7 @@ def test_stock_client_spins_on_a_cut_reply_while_the_adapter_reports_closed(
     try:
         time.sleep(2.0)
         assert process.poll() is None, "stock PyNUTClient no longer hangs on a cut reply"
-        with open(f"/proc/{process.pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        cpu = cpu_seconds(process.pid)
         assert cpu > 0.8, f"expected the stock client to spin, it used {cpu}s of CPU in ~2s"
     finally:
         process.kill()

@@ -30,10 +30,8 @@ from systemd import journal
 
 from pyups.core.catalogue import EVENTS
 from pyups.sim import NutServer
-
-from .conftest import Pyups, write_config
-
-pytestmark = pytest.mark.integration
+from tests.harness.config import write_config
+from tests.harness.pyups import Pyups
 
 Start = Callable[..., Pyups]
 

@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 
 from pyups.sim import NutServer, free_port
-
-from .conftest import cli as run_cli
-from .fakeupsd import FakeUpsd
+from tests.harness.fakeupsd import FakeUpsd
+from tests.harness.pyups import cli as run_cli
 
 cli = functools.partial(run_cli, timeout=30)
 VIEWER = "[viewer]\n  password = viewpass\n"  # may log in, may neither SET nor run commands

@@ -10,13 +10,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from pyups.sim import NutServer
-
-from .conftest import Entry, Pyups, write_config
-
-pytestmark = pytest.mark.integration
+from tests.harness.config import write_config
+from tests.harness.pyups import Entry, Pyups
 
 Start = Callable[..., Pyups]
 

@@ -19,8 +19,8 @@ import pytest
 
 from pyups.core.durations import parse_duration
 from pyups.sim import NutServer
-
-from .conftest import Entry, Pyups, write_config
+from tests.harness.config import write_config
+from tests.harness.pyups import Entry, Pyups
 
 Start = Callable[..., Pyups]
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from .wait import TimedOut, wait_until
 
 
 class Receiver:
@@ -45,7 +47,7 @@ class Receiver:
         self._server.server_close()
 
     def wait(self, count: int, timeout: float = 15.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while len(self.posts) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
+        """The posts once there are ``count`` of them, or all there are after ``timeout``."""
+        with contextlib.suppress(TimedOut):
+            wait_until(lambda: len(self.posts) >= count, timeout)
         return self.posts
