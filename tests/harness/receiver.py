@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .wait import TimedOut, wait_until
+from .wait import repeat_until
 
 
 class Receiver:
@@ -48,6 +47,4 @@ class Receiver:
 
     def wait(self, count: int, timeout: float = 15.0) -> list[dict[str, Any]]:
         """The posts once there are ``count`` of them, or all there are after ``timeout``."""
-        with contextlib.suppress(TimedOut):
-            wait_until(lambda: len(self.posts) >= count, timeout)
-        return self.posts
+        return repeat_until(lambda: self.posts, lambda posts: len(posts) >= count, timeout)

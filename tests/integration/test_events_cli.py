@@ -22,6 +22,7 @@ import pytest
 
 from pyups.sim import NutServer, eaton800
 from tests.harness.pyups import Pyups, read_journal
+from tests.harness.wait import repeat_until
 
 KEYS = {
     "time",
@@ -94,12 +95,7 @@ def until(
     args: list[str], done: Callable[[subprocess.CompletedProcess[str]], bool], timeout: float = 10
 ) -> subprocess.CompletedProcess[str]:
     """Run ``pyups events ARGS`` until ``done`` holds: the journal may take a moment."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = events_cli(*args)
-        if done(result) or time.monotonic() > deadline:
-            return result
-        time.sleep(0.1)
+    return repeat_until(lambda: events_cli(*args), done, timeout, every=0.1)
 
 
 def table(outage: Outage, *more: str, rows: int = 3) -> tuple[str, list[str]]:

@@ -37,7 +37,7 @@ import psutil
 import pytest
 
 from pyups.sim import NutServer, eaton800
-from tests.harness.config import checked_config
+from tests.harness.config import checked_config, ups_table
 from tests.harness.fakeupsd import FakeUpsd
 from tests.harness.procs import children, rss_mib
 from tests.harness.pyups import Entry, Pyups
@@ -49,13 +49,9 @@ Start = Callable[..., Pyups]
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def ups(name: str, server: object, extra: str = "") -> str:
-    """One ``[[ups]]`` table; ``extra`` holds more of its keys, one per line."""
-    return f'[[ups]]\nname = "{name}"\nserver = "{server}"\n{extra}'
-
-
 def make_config(tmp_path: Path, upses: list[str], rules: str = "", **monitor: str) -> str:
-    """A checked config watching ``upses`` (see :func:`ups`) with short timers, plus ``rules``."""
+    """A checked config watching ``upses`` (``[[ups]]`` tables) with short timers, plus
+    ``rules``."""
     settings = {
         "interval": '"0.2s"',
         "interval_alert": '"0.2s"',
@@ -137,9 +133,8 @@ def test_a_frozen_upsd_is_commbad_timeout_then_commok_and_delays_no_other_server
 ) -> None:
     # The timeout (2 s) is far above the poll period (0.2 s): had the frozen server held up
     # the other one, rack2's polls would be at least 2 s apart.
-    config = make_config(
-        tmp_path, [ups("eaton800", nut.server), ups("rack2", rack2.server)], timeout='"2s"'
-    )
+    upses = [ups_table("eaton800", nut.server), ups_table("rack2", rack2.server)]
+    config = make_config(tmp_path, upses, timeout='"2s"')
     trace = tmp_path / "trace.jsonl"
     run = pyups("run", "-c", config, "--record", str(trace))
     run.wait_for(lambda es: has("eaton800", "STARTUP")(es) and has("rack2", "STARTUP")(es))
@@ -224,7 +219,8 @@ def test_a_ups_removed_from_upsd_is_commbad_unknown_ups_then_commok_when_it_is_b
     pyups: Start, tmp_path: Path
 ) -> None:
     with NutServer({"eaton800": eaton800(), "rack2": eaton800()}, maxage=3) as nut:
-        config = make_config(tmp_path, [ups("eaton800", nut.server), ups("rack2", nut.server)])
+        upses = [ups_table("eaton800", nut.server), ups_table("rack2", nut.server)]
+        config = make_config(tmp_path, upses)
         run = pyups("run", "-c", config)
         run.wait_for(lambda es: has("eaton800", "STARTUP")(es) and has("rack2", "STARTUP")(es))
 
@@ -266,7 +262,7 @@ def test_an_instcmd_with_a_wrong_password_is_an_access_denied_action_and_polling
     secret.chmod(0o600)
     rules = '[[rule]]\nname = "cut-load"\non = ["ONBATT"]\ndo = [{ instcmd = "load.off" }]\n'
     login = f'username = "{nut.admin_user}"\npassword_file = "{secret}"\n'
-    config = make_config(tmp_path, [ups("eaton800", nut.server, login)], rules)
+    config = make_config(tmp_path, [ups_table("eaton800", nut.server, login)], rules)
     run = pyups("run", "-c", config)
     run.wait_event("STARTUP")  # upsd 2.8 takes any password at login: polling works
     nut.set_status("OB DISCHRG")
@@ -308,7 +304,7 @@ def test_an_action_flood_keeps_children_and_memory_bounded_and_reports_every_dro
     )
     config = make_config(
         tmp_path,
-        [ups(fake_upsd.ups, f"127.0.0.1:{fake_upsd.port}")],
+        [ups_table(fake_upsd.ups, fake_upsd.server)],
         rules,
         interval='"0.05s"',
         interval_alert='"0.05s"',
@@ -360,19 +356,28 @@ def test_an_action_flood_keeps_children_and_memory_bounded_and_reports_every_dro
 # -- shutdown command missing -------------------------------------------------------------------
 
 
-def test_a_missing_shutdown_command_is_an_error_action_and_pyups_keeps_running(
-    fake_upsd: FakeUpsd, pyups: Start, tmp_path: Path
-) -> None:
-    rules = '[[rule]]\nname = "power-off"\nif = "OB"\ndo = [{ shutdown = true }]\n'
+def on_battery_without_shutdown_command(
+    fake_upsd: FakeUpsd, pyups: Start, tmp_path: Path, rule: str = ""
+) -> Pyups:
+    """pyups watching the fake upsd, whose rule ``power-off`` (``rule`` adds keys) shuts the
+    host down with a command that does not exist, once the UPS has gone on battery."""
+    rules = f'[[rule]]\nname = "power-off"\nif = "OB"\n{rule}do = [{{ shutdown = true }}]\n'
     config = make_config(
         tmp_path,
-        [ups(fake_upsd.ups, f"127.0.0.1:{fake_upsd.port}")],
+        [ups_table(fake_upsd.ups, fake_upsd.server)],
         rules,
         shutdown_command='["/nonexistent/poweroff"]',
     )
     run = pyups("run", "-c", config)
     run.wait_event("STARTUP")
     fake_upsd.vars["ups.status"] = "OB DISCHRG"
+    return run
+
+
+def test_a_missing_shutdown_command_is_an_error_action_and_pyups_keeps_running(
+    fake_upsd: FakeUpsd, pyups: Start, tmp_path: Path
+) -> None:
+    run = on_battery_without_shutdown_command(fake_upsd, pyups, tmp_path)
     action = run.wait_event("ACTION")
     assert action["PYUPS_REASON"] == "error"
     assert action["PRIORITY"] == "3"
@@ -500,16 +505,7 @@ def test_a_shutdown_that_could_not_start_is_not_reported_as_already_started(
 ) -> None:
     # README, Actions: PYUPS_REASON "skipped" means "shutdown already started". When the
     # command could not even be started, nothing started: a later request must not say so.
-    rules = '[[rule]]\nname = "power-off"\nif = "OB"\nrepeat = "0.3s"\ndo = [{ shutdown = true }]\n'
-    config = make_config(
-        tmp_path,
-        [ups(fake_upsd.ups, f"127.0.0.1:{fake_upsd.port}")],
-        rules,
-        shutdown_command='["/nonexistent/poweroff"]',
-    )
-    run = pyups("run", "-c", config)
-    run.wait_event("STARTUP")
-    fake_upsd.vars["ups.status"] = "OB DISCHRG"
+    run = on_battery_without_shutdown_command(fake_upsd, pyups, tmp_path, 'repeat = "0.3s"\n')
     first, second = of(run.wait_for(has(fake_upsd.ups, "ACTION", 2)), event="ACTION")[:2]
     assert first["PYUPS_REASON"] == "error"
     assert "already started" not in second["MESSAGE"], (

@@ -21,6 +21,7 @@ from pyups.core.durations import parse_duration
 from pyups.sim import NutServer
 from tests.harness.config import write_config
 from tests.harness.pyups import Entry, Pyups
+from tests.harness.wait import TimedOut, wait_until
 
 Start = Callable[..., Pyups]
 
@@ -61,10 +62,10 @@ class NotifySocket:
         return [t for t, seen in list(self.messages) if seen == line]
 
     def wait_for(self, predicate: Callable[[list[str]], bool], timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate(self.lines()):
-            assert time.monotonic() < deadline, f"timed out; systemd was told {self.lines()}"
-            time.sleep(0.05)
+        try:
+            wait_until(lambda: predicate(self.lines()), timeout)
+        except TimedOut:
+            raise TimedOut(f"timed out; systemd was told {self.lines()}") from None
 
     def wait_line(self, pattern: str, after: int = 0, timeout: float = 15.0) -> int:
         """Index of the first line from ``after`` on matching ``pattern``."""

@@ -25,6 +25,7 @@ from tests.harness.certs import TlsNutServer, make_certificates
 from tests.harness.config import write_config
 from tests.harness.dispatch import dispatched
 from tests.harness.pyups import Pyups, cli
+from tests.harness.wait import repeat_until
 
 Start = Callable[..., Pyups]
 HANDSHAKE = "SSL handshake done successfully"
@@ -81,9 +82,7 @@ def test_a_tls_connection_is_encrypted_and_upsd_logs_the_handshake(tls_upsd: Tls
         conn.close()
     assert variables["ups.mfr"] == "EATON"
     assert variables["ups.status"] == "OL CHRG"
-    deadline = time.monotonic() + 5
-    while handshakes(tls_upsd) <= before and time.monotonic() < deadline:
-        time.sleep(0.05)
+    repeat_until(lambda: handshakes(tls_upsd), lambda count: count > before, 5)
     assert handshakes(tls_upsd) == before + 1
 
 

@@ -16,6 +16,7 @@ from pyups.core.rules import ActionRequest, ExecAction, InstcmdAction, ShutdownA
 from pyups.sim import free_port
 from tests.harness.dispatch import Recorder, make_dispatcher
 from tests.harness.procs import alive
+from tests.harness.wait import TimedOut, wait_until
 
 MESSAGE = "UPS eaton800 on battery; 87% left"
 
@@ -71,10 +72,10 @@ def run_one(make: MakeDispatcher, action: object, event: Event | None = None) ->
 
 
 def wait_for_file(path: Path, timeout: float = 5.0) -> str:
-    deadline = time.monotonic() + timeout
-    while not (path.exists() and path.read_text().endswith("\n")):
-        assert time.monotonic() < deadline, f"{path} was not written"
-        time.sleep(0.01)
+    try:
+        wait_until(lambda: path.exists() and path.read_text().endswith("\n"), timeout, every=0.01)
+    except TimedOut:
+        raise TimedOut(f"{path} was not written") from None
     return path.read_text()
 
 
