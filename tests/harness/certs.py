@@ -112,24 +112,21 @@ class TlsNutServer(NutServer):
 
     ``certificate_names`` are what the certificate is valid for: by default the listening
     address, 127.0.0.1 and localhost. The other arguments are :class:`NutServer`'s.
+    ``ca_file`` is the CA that signed the certificate, in PEM, for clients.
     """
 
     def __init__(self, *args: Any, certificate_names: tuple[str, ...] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.certificate_names = certificate_names or (self.server.host, "127.0.0.1", "localhost")
-        self.certificates: Certificates | None = None
-
-    @property
-    def ca_file(self) -> Path:
-        """The CA that signed upsd's certificate, in PEM (once the server is started)."""
-        if self.certificates is None:
-            raise SimulatorError("this TlsNutServer has not been started")
-        return self.certificates.ca_file
+        names = certificate_names or (self.server.host, "127.0.0.1", "localhost")
+        try:
+            self.certificates = make_certificates(self.workdir / "tls", names)
+        except BaseException:
+            self.stop()  # removes the work directory NutServer made
+            raise
+        self.ca_file = self.certificates.ca_file
 
     def upsd_conf(self) -> str:
-        certs = self.certificates = make_certificates(
-            self.workdir / "tls", self.certificate_names
-        )
+        certs = self.certificates
         return super().upsd_conf() + (
             f"CERTPATH {certs.database}\n"
             f'CERTIDENT "{certs.nickname}" "{certs.password}"\n'

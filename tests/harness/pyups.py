@@ -25,6 +25,22 @@ STOP_WAIT = 15.0  # seconds a pyups gets to stop before SIGKILL
 
 read_journal = pyups_entries  # the tests' name for it
 
+# The keys of every record `pyups events --json` prints (README, "Event history").
+EVENTS_JSON_KEYS = {
+    "time",
+    "t",
+    "ups",
+    "server",
+    "event",
+    "priority",
+    "message",
+    "status",
+    "prev_status",
+    "rule",
+    "reason",
+    "pid",
+}
+
 
 def cli(
     *args: str, env: dict[str, str] | None = None, timeout: float = 60

@@ -21,23 +21,8 @@ from typing import Any
 import pytest
 
 from pyups.sim import NutServer, eaton800
-from tests.harness.pyups import Pyups, read_journal
+from tests.harness.pyups import EVENTS_JSON_KEYS, Pyups, read_journal
 from tests.harness.wait import repeat_until
-
-KEYS = {
-    "time",
-    "t",
-    "ups",
-    "server",
-    "event",
-    "priority",
-    "message",
-    "status",
-    "prev_status",
-    "rule",
-    "reason",
-    "pid",
-}
 
 
 @dataclass(frozen=True)
@@ -155,7 +140,7 @@ def test_json_carries_every_key_with_the_journal_values(outage: Outage) -> None:
     records = document(outage)
     assert [r["event"] for r in records] == ["STARTUP", "ONBATT", "ONLINE"]
     for record in records:
-        assert set(record) == KEYS
+        assert set(record) == EVENTS_JSON_KEYS
         assert (record["ups"], record["server"], record["pid"]) == (
             outage.ups,
             outage.server,

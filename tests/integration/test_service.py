@@ -97,6 +97,15 @@ def notes(entries: list[Entry]) -> list[str]:
 # -- sd_notify --------------------------------------------------------------------------------
 
 
+def onbatt_seen(pyups: Start, config: str, nut: NutServer) -> tuple[Pyups, Entry]:
+    """``pyups run -c config`` once it has started and seen the UPS go on battery; its
+    ONBATT entry."""
+    run = pyups("run", "-c", config)
+    run.wait_event("STARTUP")
+    nut.set_status("OB DISCHRG")
+    return run, run.wait_event("ONBATT")
+
+
 def test_ready_status_watchdog_reloading_and_stopping_reach_systemd(
     nut: NutServer, pyups: Start, tmp_path: Path, notify: NotifySocket
 ) -> None:
@@ -176,10 +185,7 @@ def test_a_reload_applies_the_new_file_and_keeps_each_ups_state(
     nut: NutServer, pyups: Start, tmp_path: Path
 ) -> None:
     config = write_config(tmp_path, nut)
-    run = pyups("run", "-c", config)
-    run.wait_event("STARTUP")
-    nut.set_status("OB DISCHRG")
-    onbatt = run.wait_event("ONBATT")
+    run, onbatt = onbatt_seen(pyups, config, nut)
 
     rule = (
         '[[rule]]\nname = "still-on-battery"\nif = "OB"\npriority = "warning"\n'
@@ -226,10 +232,7 @@ def test_a_restart_mid_outage_keeps_when_it_began(
     nut: NutServer, pyups: Start, tmp_path: Path
 ) -> None:
     config = write_config(tmp_path, nut)
-    first = pyups("run", "-c", config)
-    first.wait_event("STARTUP")
-    nut.set_status("OB DISCHRG")
-    onbatt = first.wait_event("ONBATT")
+    first, onbatt = onbatt_seen(pyups, config, nut)
     assert first.stop() == 0
     saved = json.loads((tmp_path / "state.json").read_text())
     kept = saved["ups"][f"eaton800@{nut.server}"]
@@ -271,10 +274,7 @@ def test_an_unwritable_state_file_is_one_warning_and_monitoring_goes_on(
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
     config = write_config(tmp_path, nut, state_file=f'"{blocker}/state.json"')
-    run = pyups("run", "-c", config)
-    run.wait_event("STARTUP")
-    nut.set_status("OB DISCHRG")
-    run.wait_event("ONBATT")
+    run, _ = onbatt_seen(pyups, config, nut)
     nut.set_status("OL CHRG")
     run.wait_event("ONLINE")
     warnings = [m for m in notes(run.entries()) if "cannot write" in m]

@@ -24,7 +24,7 @@ from pyups.sim import NutServer
 from tests.harness.certs import TlsNutServer, make_certificates
 from tests.harness.config import write_config
 from tests.harness.dispatch import dispatched
-from tests.harness.pyups import Pyups, cli
+from tests.harness.pyups import Entry, Pyups, cli
 from tests.harness.wait import repeat_until
 
 Start = Callable[..., Pyups]
@@ -61,6 +61,14 @@ def login(tmp_path: Path, nut: NutServer) -> str:
     (tmp_path / "admin.secret").write_text(nut.admin_password + "\n")
     (tmp_path / "admin.secret").chmod(0o600)
     return f'username = "{nut.admin_user}"\npassword_file = "admin.secret"\n'
+
+
+def tls_commbad(pyups: Start, config: str) -> tuple[Pyups, Entry]:
+    """``pyups run -c config`` and its COMMBAD entry, whose reason must be TLS."""
+    run = pyups("run", "-c", config)
+    commbad = run.wait_event("COMMBAD")
+    assert commbad["PYUPS_REASON"] == "TLS"
+    return run, commbad
 
 
 def never(run: Pyups, event: str, seconds: float) -> None:
@@ -202,9 +210,7 @@ def test_run_with_tls_against_a_plain_upsd_is_commbad_and_never_data(
     nut: NutServer, tls_upsd: TlsNutServer, pyups: Start, tmp_path: Path
 ) -> None:
     config = tls_config(tmp_path, nut, f'tls = true\nca_file = "{tls_upsd.ca_file}"\n')
-    run = pyups("run", "-c", config)
-    commbad = run.wait_event("COMMBAD")
-    assert commbad["PYUPS_REASON"] == "TLS"
+    run, commbad = tls_commbad(pyups, config)
     assert commbad["MESSAGE"] == (
         f"Communications with UPS eaton800 lost: upsd at {nut.server} does not offer TLS (it "
         "answered ERR FEATURE-NOT-CONFIGURED); configure CERTFILE or CERTPATH and CERTIDENT in "
@@ -219,9 +225,7 @@ def test_run_with_another_ca_is_commbad_with_the_certificate_reason(
     tls_upsd: TlsNutServer, other_ca: str, pyups: Start, tmp_path: Path
 ) -> None:
     config = tls_config(tmp_path, tls_upsd, f'tls = true\nca_file = "{other_ca}"\n')
-    run = pyups("run", "-c", config)
-    commbad = run.wait_event("COMMBAD")
-    assert commbad["PYUPS_REASON"] == "TLS"
+    run, commbad = tls_commbad(pyups, config)
     assert "certificate is not signed by a CA pyups trusts" in commbad["MESSAGE"]
     never(run, "STARTUP", 1.0)
     assert run.stop() == 0
@@ -230,9 +234,7 @@ def test_run_with_another_ca_is_commbad_with_the_certificate_reason(
 def test_run_with_the_system_cas_refuses_a_private_ca(
     tls_upsd: TlsNutServer, pyups: Start, tmp_path: Path
 ) -> None:
-    run = pyups("run", "-c", tls_config(tmp_path, tls_upsd, "tls = true\n"))
-    commbad = run.wait_event("COMMBAD")
-    assert commbad["PYUPS_REASON"] == "TLS"
+    run, commbad = tls_commbad(pyups, tls_config(tmp_path, tls_upsd, "tls = true\n"))
     assert "certificate is not signed by a CA pyups trusts" in commbad["MESSAGE"]
     assert run.stop() == 0
 
