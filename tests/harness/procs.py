@@ -17,6 +17,7 @@ __all__ = [
     "end_process",
     "gone",
     "open_fds",
+    "pids_named",
     "rss_mib",
     "sys_seconds",
     "threads",
@@ -63,3 +64,8 @@ def gone(pid: int) -> bool:
 def alive(pid: int) -> bool:
     """True while ``pid`` runs (a zombie waiting to be reaped does not count)."""
     return not gone(pid)
+
+
+def pids_named(*names: str) -> set[int]:
+    """PIDs of every process on the machine whose name (``comm``) is one of ``names``."""
+    return {p.pid for p in psutil.process_iter(["name"]) if p.info["name"] in names}
