@@ -10,7 +10,8 @@ rootdir; ``python -m bench.NAME`` from the root). By topic:
 * ``procs``: CPU, memory, descriptors, threads and children of a process (psutil), its end;
 * ``wait``: poll until something holds, or give up at a deadline;
 * ``pyups``: a ``pyups`` process watched through the journal, a ``pyups`` command run;
-* ``config``: pyups configurations written as TOML.
+* ``config``: pyups configurations written as TOML;
+* ``dispatch``: pyups' action dispatcher driven directly, what it emits recorded.
 
 The simulated upsd itself (``pyups.sim.NutServer``) is product code: ``pyups demo`` runs it.
 """
