@@ -46,18 +46,20 @@ lint: venv
 typecheck: venv
 	$(PY) -m mypy
 
+# The integration tier is the tests marked `integration` (all of tests/integration).
 unit: venv
-	$(PY) -m pytest tests/unit
+	$(PY) -m pytest -m "not integration"
 
 integration: deps
-	$(PY) -m pytest tests/integration
+	$(PY) -m pytest -m integration
 
 test: deps lint typecheck
 	$(PY) -m pytest
 
 # Every benchmark in bench/, one after the other on a quiet machine, then the README's
 # Performance section and docs/latency.png are rewritten from their results. Exits non-zero
-# when a figure misses its target.
+# when a figure misses its target. Benchmarks are modules run from the repository root
+# (`python -m bench.NAME`): they import the test harness as tests.harness.
 BENCH_STAMP := $(VENV)/.bench-installed
 BENCHES := poll_cost latency idle_cost scale replay_throughput
 
@@ -67,9 +69,9 @@ $(BENCH_STAMP): $(STAMP)
 
 bench: deps $(BENCH_STAMP)
 	@status=0; for b in $(BENCHES); do \
-	  echo "== bench/$$b.py"; $(PY) bench/$$b.py || status=1; echo; \
+	  echo "== bench.$$b"; $(PY) -m bench.$$b || status=1; echo; \
 	done; \
-	$(PY) bench/report.py README.md || status=1; exit $$status
+	$(PY) -m bench.report README.md || status=1; exit $$status
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,7 +1,9 @@
-"""What the benchmarks share: the machine's description, a journald, pyups and upsmon processes
-read from /proc, and the table and JSON every script ends with.
+"""What only the benchmarks share: the machine's description, the table and JSON every script
+ends with, and NUT's upsmon as the reference. The rest (journald, the pyups process, its CPU and
+memory, configurations) is the test harness's, in tests/harness.
 
-Every process here is started by this module and ended by its PID.
+Every process here is started by this module and ended by its PID. Benchmarks run from the
+repository root as modules: ``python -m bench.NAME``.
 """
 
 from __future__ import annotations
@@ -13,26 +15,17 @@ import os
 import platform
 import shutil
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pyups.address import Server
-from pyups.sim import end_process
-from pyups.sim.journald import pyups_entries, shared_journald
+from tests.harness.procs import end_process
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 UPSMON = "/lib/nut/upsmon"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-STOP_WAIT = 15.0  # seconds a pyups or upsmon gets to stop before SIGKILL
-
-# The host's journald, or one shared with the tests (started when none runs, stopped by the
-# last user out).
-journald = shared_journald
+STOP_WAIT = 15.0  # seconds an upsmon gets to stop before SIGKILL
 
 
 # -- the machine ----------------------------------------------------------------------------
@@ -97,63 +90,7 @@ def write_result(name: str, data: dict[str, Any]) -> Path:
     return path
 
 
-# -- processes ------------------------------------------------------------------------------
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return math.nan
-
-
-class Pyups:
-    """``pyups run`` with a config written to a temporary directory; ``close()`` ends it."""
-
-    def __init__(self, config: str, *args: str) -> None:
-        self.workdir = Path(tempfile.mkdtemp(prefix="pyups-bench-"))
-        self.config = self.workdir / "pyups.conf"
-        self.config.write_text(config)
-        self.started = time.time()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "pyups", "run", "-c", str(self.config), *args],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.workdir / "stderr", "wb"),  # noqa: SIM115 - the child keeps it
-            cwd=self.workdir,
-        )
-        self.pid = self.process.pid
-
-    def entries(self) -> list[dict[str, Any]]:
-        return pyups_entries(self.pid, self.started)
-
-    def wait_started(self, timeout: float = 20.0) -> None:
-        """Until the first poll's STARTUP entry is in the journal."""
-        deadline = time.monotonic() + timeout
-        while not any(e.get("PYUPS_EVENT") == "STARTUP" for e in self.entries()):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                stderr = (self.workdir / "stderr").read_text(errors="replace")
-                raise RuntimeError(f"pyups did not start: {stderr.strip()}")
-            time.sleep(0.1)
-
-    def close(self) -> None:
-        end_process(self.process, STOP_WAIT)
-        shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-def pyups_config(servers: Sequence[tuple[Server, Sequence[str]]], interval: float) -> str:
-    """A config polling every listed UPS at ``interval``, alert interval the same, no state."""
-    text = f'[monitor]\ninterval = "{interval}s"\ninterval_alert = "{interval}s"\nstate_file = ""\n'
-    for server, names in servers:
-        for name in names:
-            text += f'[[ups]]\nname = "{name}"\nserver = "{server}"\n'
-    return text
+# -- NUT's own monitor, the reference -------------------------------------------------------
 
 
 class Upsmon:

@@ -21,40 +21,31 @@ take about 3.5 minutes. Figures are still per process CPU time, which other load
 machine (other benchmarks, say) disturbs only a little. CPU time is read from the process's
 CPU-time clock (nanoseconds, the clock ``clock_getcpuclockid`` gives), because /proc counts
 in 10 ms ticks, 0.017% of a core over 60 s: a quarter of an idle pyups' share and twice
-upsmon's. The /proc figure (harness ``cpu_seconds``) is kept in the JSON as ``cpu_s_ticks``.
+upsmon's. The /proc figure (``tests.harness.procs.cpu_seconds``, psutil) is kept in the JSON
+as ``cpu_s_ticks``.
 
 The targets (DESIGN): under 0.5% of one core and under 40 MB RSS at 1 s. The 0.25 s row is
 held to the same bounds with four times the polls. From the two pyups rows the script also
 splits pyups' CPU into a fixed part (per second, spent whether it polls or not) and a part
 per poll. Prints a table and writes bench/results/idle_cost.json.
 
-    .venv/bin/python bench/idle_cost.py [--seconds N] [--warmup N]
+    .venv/bin/python -m bench.idle_cost [--seconds N] [--warmup N]
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from harness import (
-    Pyups,
-    Upsmon,
-    cpu_seconds,
-    journald,
-    machine_line,
-    print_table,
-    pyups_config,
-    rss_mib,
-    write_result,
-)
-
+from bench.harness import Upsmon, machine_line, print_table, write_result
 from pyups.sim import NutServer
+from tests.harness.config import pyups_config
+from tests.harness.journald import shared_journald
+from tests.harness.procs import cpu_seconds, rss_mib
+from tests.harness.pyups import Pyups
 
 UPS = "eaton800"
 CPU_TARGET = 0.5  # % of one core
@@ -73,9 +64,9 @@ class Client:
 
 def launch_pyups(interval: float) -> Callable[[NutServer], tuple[int, Callable[[], None]]]:
     def launch(server: NutServer) -> tuple[int, Callable[[], None]]:
-        pyups = Pyups(pyups_config([(server.server, [UPS])], interval))
+        pyups = Pyups.run_config(pyups_config([(server.server, [UPS])], interval))
         try:
-            pyups.wait_started()
+            pyups.wait_event("STARTUP", timeout=20)
         except BaseException:
             pyups.close()
             raise
@@ -111,17 +102,6 @@ def process_cpu(pid: int) -> float:
         return time.clock_gettime((~pid << 3) | 2)
     except OSError:
         return cpu_seconds(pid)
-
-
-def upsd_pid() -> int | None:
-    """The upsd this process started (NutServer's child), found among our own children."""
-    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        with contextlib.suppress(OSError):
-            for child in (task / "children").read_text().split():
-                argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
-                if argv and argv[0].endswith(b"/upsd"):
-                    return int(child)
-    return None
 
 
 def measure(
@@ -189,8 +169,8 @@ def main() -> int:
     users = f"[{MONITOR_USER}]\n  password = {MONITOR_PASSWORD}\n  upsmon primary\n"
     print(machine_line())
     results: dict[str, dict[str, Any]] = {}
-    with journald(), NutServer(extra_users=users) as server:
-        upsd = upsd_pid()
+    with shared_journald(), NutServer(extra_users=users) as server:
+        upsd = server.upsd_pid
         for client in CLIENTS:
             print(f"{client.name}: {args.warmup:g} s warm-up, {args.seconds:g} s", flush=True)
             results[client.name] = measure(client, server, upsd, args.warmup, args.seconds)

@@ -23,7 +23,7 @@ phase is drawn again (the drivers run with pollinterval 10, making that rare).
 Prints a table, writes bench/results/latency.json and draws docs/latency.png (the
 distributions side by side; needs matplotlib, from ``pip install -e '.[bench]'``).
 
-    .venv/bin/python bench/latency.py [--upses N] [--flips N] [--seed N] [--no-plot]
+    .venv/bin/python -m bench.latency [--upses N] [--flips N] [--seed N] [--no-plot]
 """
 
 from __future__ import annotations
@@ -41,27 +41,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness import (
-    ROOT,
-    Pyups,
-    Upsmon,
-    journald,
-    machine_line,
-    percentile,
-    print_table,
-    pyups_config,
-    write_result,
-)
-
+from bench.harness import ROOT, Upsmon, machine_line, percentile, print_table, write_result
 from pyups.core.trace import from_line
 from pyups.nut import Connection
 from pyups.sim import NutServer, eaton800
+from tests.harness.config import pyups_config
+from tests.harness.journald import shared_journald
+from tests.harness.pyups import Pyups
 
 STATES = [("OB DISCHRG", "ONBATT"), ("OL CHRG", "ONLINE")]
 EVERY = 3  # seconds between two flips of one UPS: each client has seen one before the next
 CHECK = 0.005  # a flip counts when upsd shows it this soon after the SET
 PLOT = ROOT / "docs" / "latency.png"
-BOOTSTRAP = 2000  # resamples for the confidence intervals of the differences
 BOOTSTRAP = 2000  # resamples for the confidence intervals of the differences
 MONITOR_USER, MONITOR_PASSWORD = "bench-upsmon", "bench-upsmon-password"
 
@@ -254,15 +245,15 @@ def main() -> int:
     users = f"[{MONITOR_USER}]\n  password = {MONITOR_PASSWORD}\n  upsmon primary\n"
     print(machine_line())
     with contextlib.ExitStack() as stack:
-        stack.enter_context(journald())
+        stack.enter_context(shared_journald())
         server = stack.enter_context(
             NutServer({n: eaton800() for n in names}, extra_users=users, pollinterval=10)
         )
         watched = [(server.server, names)]
         trace = str(stack.enter_context(tempfile.TemporaryDirectory()) + "/trace.jsonl")
         clients = {
-            "pyups, 1 s": Pyups(pyups_config(watched, 1.0), "--record", trace),
-            "pyups, 0.25 s": Pyups(pyups_config(watched, 0.25)),
+            "pyups, 1 s": Pyups.run_config(pyups_config(watched, 1.0), "--record", trace),
+            "pyups, 0.25 s": Pyups.run_config(pyups_config(watched, 0.25)),
         }
         for client in clients.values():
             stack.callback(client.close)
@@ -271,7 +262,7 @@ def main() -> int:
         )
         stack.callback(upsmon.close)
         for client in clients.values():
-            client.wait_started()
+            client.wait_event("STARTUP", timeout=20)
         time.sleep(2.0)  # upsmon has logged in and polled
         flips = run_flips(server, names, stratified(total, random.Random(seed)))
         time.sleep(EVERY)

@@ -24,7 +24,7 @@ checked, for the pyups poll, is "a poll costs at most 2x a raw-socket LIST VAR",
 median and on CPU. Prints a table and
 writes bench/results/poll_cost.json. About 15 s with the defaults.
 
-    .venv/bin/python bench/poll_cost.py [--polls N]
+    .venv/bin/python -m bench.poll_cost [--polls N]
 
 On a small machine shared with other benchmarks, the sub-millisecond figures move by tens of
 percent from run to run; compare rows of the same run.
@@ -43,9 +43,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness import machine_line, percentile, print_table, write_result
 from PyNUTClient.PyNUT import PyNUTClient
 
+from bench.harness import machine_line, percentile, print_table, write_result
 from pyups.config import config_from_text
 from pyups.config.views import policy_of
 from pyups.core.engine import advance, start

@@ -6,7 +6,7 @@ line power), then times the whole command (process start included) and the engin
 included). One run of each, wall clock: on a machine shared with other benchmarks expect
 some noise. Prints a table and writes bench/results/replay_throughput.json. A few seconds.
 
-    .venv/bin/python bench/replay_throughput.py
+    .venv/bin/python -m bench.replay_throughput
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import machine_line, print_table, write_result
-
+from bench.harness import machine_line, print_table, write_result
 from pyups.config import config_from_text
 from pyups.config.views import policy_of
 from pyups.core.engine import replay

@@ -4,7 +4,7 @@ The section lies between the ``<!-- performance:begin -->`` and ``<!-- performan
 lines; everything else in the file is left as it is. Exits 1 when a result is missing or a
 figure misses its target (every check is listed, met or not).
 
-    .venv/bin/python bench/report.py README.md
+    .venv/bin/python -m bench.report README.md
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness import RESULTS
+from bench.harness import RESULTS
 
 BEGIN, END = "<!-- performance:begin -->", "<!-- performance:end -->"
 NAMES = ["poll_cost", "latency", "idle_cost", "scale", "replay_throughput"]

@@ -30,7 +30,7 @@ The largest size then runs once more without ``--record`` (``--bare-seconds``, C
 only), since the trace costs pyups CPU of its own that a production monitor does not spend.
 
 Then, optionally (``--simulated N``, default 1000, 0 skips), a larger count through a
-simulated server: the test suite's FakeUpsd (tests/integration/fakeupsd.py) serves a single
+simulated server: the test harness's FakeUpsd (tests/harness/fakeupsd.py) serves a single
 UPS name, so this is N FakeUpsd instances, one UPS each, i.e. N servers and N pyups polling
 threads, hosted in a few helper processes (``--fake-processes``). Its rows are labelled
 "simulated server"; that shape (one UPS per thread) is not the few-servers one above.
@@ -44,7 +44,7 @@ Prints tables, writes bench/results/scale.json; exits 1 if a target is missed. T
 3.5 minutes with the defaults. Anything else running on the machine (2 cores when this was
 written) shows up in every figure here.
 
-    .venv/bin/python bench/scale.py [--sizes 100,200] [--servers 4] [--seconds 60]
+    .venv/bin/python -m bench.scale [--sizes 100,200] [--servers 4] [--seconds 60]
         [--warmup 5] [--freeze 15] [--bare-seconds 20] [--simulated 1000]
         [--simulated-seconds 30] [--fake-processes 2] [--profile]
 """
@@ -70,24 +70,15 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from harness import (
-    ROOT,
-    Pyups,
-    cpu_seconds,
-    journald,
-    machine_line,
-    percentile,
-    print_table,
-    pyups_config,
-    rss_mib,
-    write_result,
-)
-
-sys.path.insert(0, str(ROOT))  # for tests.integration.fakeupsd
-
+from bench.harness import ROOT, machine_line, percentile, print_table, write_result
 from pyups.address import Server
-from pyups.sim import NutServer, eaton800, end_process
-from tests.integration.fakeupsd import FakeUpsd
+from pyups.sim import NutServer, eaton800
+from tests.harness.config import pyups_config
+from tests.harness.fakeupsd import FakeUpsd
+from tests.harness.journald import shared_journald
+from tests.harness.procs import cpu_seconds, end_process, rss_mib, sys_seconds
+from tests.harness.pyups import Pyups
+from tests.harness.wait import TimedOut, wait_until
 
 TRACE = "trace.jsonl"  # relative: Pyups runs pyups in its own work directory
 TIMEOUT = 5.0  # [monitor] timeout, seconds: the freeze must outlast it
@@ -251,26 +242,23 @@ def start_servers(stack: contextlib.ExitStack, count: int, per_server: int) -> l
 
 
 def config_text(servers: Sequence[tuple[Server, Sequence[str]]], interval: float) -> str:
-    return pyups_config(servers, interval).replace(
-        "[monitor]\n", f'[monitor]\ntimeout = "{TIMEOUT:g}s"\n', 1
-    )
+    return pyups_config(servers, interval, timeout=f'"{TIMEOUT:g}s"')
 
 
 def wait_polled(pyups: Pyups, names: set[str], timeout: float = 60.0) -> None:
     """Until every UPS has been polled once (read from the trace, not the journal, which
     may belong to another bench and come and go)."""
-    deadline = time.monotonic() + timeout
-    while not names <= {p.ups for p in read_trace(pyups.workdir / TRACE)}:
-        if pyups.process.poll() is not None or time.monotonic() > deadline:
-            stderr = (pyups.workdir / "stderr").read_text(errors="replace").splitlines()
-            raise RuntimeError("pyups did not poll every UPS: " + "\n".join(stderr[-20:]))
-        time.sleep(0.2)
-
-
-def sys_seconds(pid: int) -> float:
-    """System (kernel) CPU time of a process so far; cpu_seconds() less this is user time."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[12]) / os.sysconf("SC_CLK_TCK")
+    try:
+        wait_until(
+            lambda: names <= {p.ups for p in read_trace(pyups.workdir / TRACE)},
+            timeout,
+            every=0.2,
+            what="every UPS polled",
+            process=pyups.process,
+        )
+    except TimedOut as exc:
+        stderr = pyups.stderr().splitlines()[-20:]
+        raise RuntimeError(f"pyups did not poll every UPS ({exc}): " + "\n".join(stderr)) from None
 
 
 def py_spy() -> str | None:
@@ -362,7 +350,7 @@ def measure(
     print(f"{label}: {upses} UPSes on {len(targets)} servers ...", flush=True)
     extra: dict[str, Any] = {}
     with contextlib.ExitStack() as stack:
-        pyups = Pyups(config_text(targets, args.interval), "--record", TRACE)
+        pyups = Pyups.run_config(config_text(targets, args.interval), "--record", TRACE)
         stack.callback(pyups.close)
         wait_polled(pyups, {n for _, names in targets for n in names})
         time.sleep(args.warmup)
@@ -419,7 +407,7 @@ def measure_bare(
     print(f"{label}: {upses} UPSes on {len(targets)} servers ...", flush=True)
     seconds = args.bare_seconds
     with contextlib.ExitStack() as stack:
-        pyups = Pyups(config_text(targets, args.interval))
+        pyups = Pyups.run_config(config_text(targets, args.interval))
         stack.callback(pyups.close)
         time.sleep(args.warmup + 2)  # every UPS is first polled within a second or so
         if pyups.process.poll() is not None:
@@ -496,8 +484,8 @@ def start_fakes(
     first = 0
     for n in split(count, processes):
         helper = subprocess.Popen(
-            [sys.executable, __file__, "--serve-fakes", str(n), "--first", str(first)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
+            [sys.executable, "-m", "bench.scale", "--serve-fakes", str(n), "--first", str(first)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True, cwd=ROOT,
         )  # fmt: skip
         stack.callback(end_process, helper, 10.0)
         stack.callback(helper.stdin.close)  # type: ignore[union-attr]
@@ -653,7 +641,7 @@ def main() -> int:
     summaries: list[dict[str, Any]] = []
     freeze: dict[str, Any] = {}
     bare: dict[str, Any] = {}
-    with journald(), contextlib.ExitStack() as stack:
+    with shared_journald(), contextlib.ExitStack() as stack:
         t = time.monotonic()
         servers = start_servers(stack, args.servers, max(split(max(sizes), args.servers)))
         print(

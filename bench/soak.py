@@ -1,14 +1,15 @@
 """Soak: a real ``pyups run`` polling two servers fast, with faults, until 10,000 polls.
 
 One server is a private upsd + dummy-ups (the simulated eaton800) whose status changes at
-random and whose driver is stopped and started now and then; the other is the test suite's
-fake upsd, switched at random between good answers and every way of misbehaving (cut,
-silent, garbage, endless, trickle) every few hundred milliseconds. Polls are counted from the
-``--record`` trace. The pyups process is sampled from /proc (RSS, open file descriptors,
-threads) after a warm-up, a few times in between and at the end; prints a table and verdicts
-and writes bench/results/soak.json. Exits 1 unless RSS, fds and threads stayed flat.
+random and whose driver is stopped and started now and then; the other is the test
+harness's fake upsd (tests/harness/fakeupsd.py), switched at random between good answers and
+every way of misbehaving (cut, silent, garbage, endless, trickle) every few hundred
+milliseconds. Polls are counted from the ``--record`` trace. The pyups process is sampled
+(psutil: RSS, open file descriptors, threads) after a warm-up, a few times in between and at
+the end; prints a table and verdicts and writes bench/results/soak.json. Exits 1 unless RSS,
+fds and threads stayed flat.
 
-    .venv/bin/python bench/soak.py [--polls N] [--seed N] [--interval S] [--timeout S]
+    .venv/bin/python -m bench.soak [--polls N] [--seed N] [--interval S] [--timeout S]
 """
 
 from __future__ import annotations
@@ -16,10 +17,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -29,13 +28,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # for tests.integration.fakeupsd
-
-from pyups.core.catalogue import EVENTS  # noqa: E402
-from pyups.nut import NutError  # noqa: E402
-from pyups.sim import NutServer  # noqa: E402
-from tests.integration.fakeupsd import FakeUpsd  # noqa: E402
+from bench.harness import RESULTS
+from pyups.core.catalogue import EVENTS
+from pyups.nut import NutError
+from pyups.sim import NutServer
+from tests.harness.config import pyups_config
+from tests.harness.fakeupsd import FakeUpsd
+from tests.harness.procs import open_fds, rss_mib, threads
+from tests.harness.pyups import Pyups
 
 REAL_UPS, FAKE_UPS = "eaton800", "fake800"
 # Fake modes, good answers weighted so that good polls and faults both come often.
@@ -67,14 +67,12 @@ class Sample:
 
 
 def sample(pid: int, polls: int, started: float) -> Sample:
-    status = Path(f"/proc/{pid}/status").read_text()
-    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
     return Sample(
         polls=polls,
         elapsed_s=round(time.monotonic() - started, 1),
-        rss_mib=int(fields["VmRSS"].split()[0]) / 1024,
-        fds=len(os.listdir(f"/proc/{pid}/fd")),
-        threads=int(fields["Threads"]),
+        rss_mib=rss_mib(pid),
+        fds=open_fds(pid),
+        threads=threads(pid),
     )
 
 
@@ -143,40 +141,19 @@ class Chaos:
             self.driver_down_until = None
 
 
-def write_config(path: Path, args: argparse.Namespace, real: NutServer, fake: FakeUpsd) -> None:
-    path.write_text(
-        f"""[monitor]
-interval = {args.interval}
-interval_alert = {args.interval}
-timeout = {args.timeout}
-dead_time = "2s"
-nocomm_warn = "5s"
-replbatt_warn = "10s"
-dry_run = true
-state_file = "{path.parent / "state.json"}"
-
-[[ups]]
-name = "{REAL_UPS}"
-server = "{real.server}"
-
-[[ups]]
-name = "{FAKE_UPS}"
-server = "127.0.0.1:{fake.port}"
-"""
+def config_text(
+    args: argparse.Namespace, real: NutServer, fake: FakeUpsd, workdir: Path
+) -> str:
+    return pyups_config(
+        [(real.server, [REAL_UPS]), (fake.server, [FAKE_UPS])],
+        args.interval,
+        timeout=f'"{args.timeout}s"',
+        dead_time='"2s"',
+        nocomm_warn='"5s"',
+        replbatt_warn='"10s"',
+        dry_run="true",
+        state_file=f'"{workdir / "state.json"}"',
     )
-    path.chmod(0o600)
-
-
-def stop(process: subprocess.Popen[bytes]) -> int:
-    """SIGTERM to pyups, by its PID; SIGKILL if it has not gone in 20 s."""
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-    return process.returncode
 
 
 def soak(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
@@ -185,32 +162,24 @@ def soak(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     fake.start()
     try:
         with NutServer() as real:
-            config, trace = workdir / "pyups.conf", workdir / "trace.jsonl"
-            write_config(config, args, real, fake)
-            servers = {str(real.server): "real", f"127.0.0.1:{fake.port}": "fake"}
+            trace = workdir / "trace.jsonl"
+            servers = {str(real.server): "real", str(fake.server): "fake"}
             chaos = Chaos(rnd, real, fake)
             counter = TraceCounter(trace)
-            with (
-                open(workdir / "stderr.log", "wb") as err,
-                open(workdir / "stdout.log", "wb") as out,
-            ):
-                command = [sys.executable, "-m", "pyups", "run", "-c", str(config)]
-                process = subprocess.Popen(
-                    [*command, "--record", str(trace)],
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=err,
-                    cwd=workdir,
-                    env=dict(os.environ, NO_COLOR="1"),
-                    start_new_session=True,
-                )
-                try:
-                    result = drive(args, process, chaos, counter, servers, workdir / "stderr.log")
-                finally:
-                    chaos.restore()
-                    time.sleep(0.5)
-                    result_code = stop(process)
-            stderr = (workdir / "stderr.log").read_text(errors="replace").splitlines()
+            pyups = Pyups.run_config(
+                config_text(args, real, fake, workdir),
+                "--record",
+                str(trace),
+                workdir=workdir,
+                env={"NO_COLOR": "1"},
+            )
+            try:
+                result = drive(args, pyups.process, chaos, counter, servers, pyups.stderr_path)
+            finally:
+                chaos.restore()
+                time.sleep(0.5)
+                result_code = pyups.stop(timeout=20)  # SIGTERM, SIGKILL if not gone in 20 s
+            stderr = pyups.stderr().splitlines()
     finally:
         fake.stop()
     events: Counter[str] = Counter()
@@ -360,7 +329,7 @@ def main() -> None:
     result["settings"] = {k: v for k, v in vars(args).items()}
     ok = report(result)
     result["flat"] = ok
-    out = Path(__file__).parent / "results" / "soak.json"
+    out = RESULTS / "soak.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     sys.exit(0 if ok else 1)

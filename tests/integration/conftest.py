@@ -1,29 +1,30 @@
 """Fixtures that start real components: journald (when none runs), upsd + dummy-ups, pyups.
 
 Every process a fixture starts is ended by its PID when the test is over, pass or fail.
+Every test in this directory is marked ``integration`` (``pytest -m integration``).
+The helpers themselves are in tests/harness, shared with the benchmarks.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
-import sys
-import time
-import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from pyups.sim import NutServer, SimulatorError
-from pyups.sim.journald import pyups_entries, shared_journald
+from tests.harness.fakeupsd import FakeUpsd
+from tests.harness.journald import shared_journald
+from tests.harness.pyups import Pyups
 
-from .fakeupsd import FakeUpsd
+HERE = Path(__file__).parent
 
-Entry = dict[str, Any]
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The integration tier: every test in this directory needs real servers."""
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")
@@ -52,131 +53,6 @@ def fake_upsd() -> Iterator[FakeUpsd]:
         yield server
     finally:
         server.stop()
-
-
-def write_config(
-    tmp_path: Path, nut: NutServer, rules: str = "", *, login: bool = False, **monitor: str
-) -> str:
-    """A checked config watching the simulated eaton800 with short timers, plus ``rules``.
-
-    ``monitor`` overrides ``[monitor]`` keys (TOML values); ``login`` logs in as the
-    server's admin, its password in a password_file.
-    """
-    settings = {
-        "interval": '"0.3s"',
-        "interval_alert": '"0.3s"',
-        "timeout": '"1s"',
-        "state_file": f'"{tmp_path}/state.json"',
-        **monitor,
-    }
-    body = f'[[ups]]\nname = "eaton800"\nserver = "{nut.server}"\n'
-    if login:
-        body += f'username = "{nut.admin_user}"\npassword_file = "{tmp_path}/secret"\n'
-        (tmp_path / "secret").write_text(nut.admin_password + "\n")
-    return checked_config(tmp_path, settings, body + rules)
-
-
-def checked_config(tmp_path: Path, monitor: Mapping[str, str], body: str) -> str:
-    """``tmp_path/pyups.conf``: ``[monitor]`` with these keys (TOML values), then ``body``.
-
-    Owner-readable only, and accepted by ``pyups check-config``, so a test fails on its own
-    typo, not later on a puzzling monitor.
-    """
-    text = "[monitor]\n" + "".join(f"{k} = {v}\n" for k, v in monitor.items())
-    path = tmp_path / "pyups.conf"
-    path.write_text(text + body)
-    path.chmod(0o600)
-    check = cli("check-config", "-c", str(path))
-    assert check.returncode == 0, check.stderr
-    return str(path)
-
-
-def cli(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    """``pyups ARGS`` to completion, never with the host's own config or password."""
-    environment = {
-        k: v for k, v in os.environ.items() if k not in ("PYUPS_PASSWORD", "PYUPS_CONFIG")
-    }
-    environment["PYUPS_CONFIG"] = "/dev/null"
-    return subprocess.run(
-        [sys.executable, "-m", "pyups", *args],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        env={**environment, **(env or {})},
-        timeout=timeout,
-        check=False,
-    )
-
-
-read_journal = pyups_entries  # the tests' name for it
-
-
-class Pyups:
-    """A ``pyups`` process under test, its stderr in a file, its entries in the journal."""
-
-    def __init__(self, args: list[str], workdir: Path, env: dict[str, str] | None = None) -> None:
-        self.stderr_path = workdir / f"pyups-{uuid.uuid4().hex[:8]}.stderr"
-        self.started = time.time()
-        self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "pyups", *args],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=self._stderr,
-            env={**os.environ, **(env or {})},
-        )
-        self.pid = self.process.pid
-
-    def entries(self) -> list[Entry]:
-        return read_journal(self.pid, self.started)
-
-    def events(self) -> list[str]:
-        return [e["PYUPS_EVENT"] for e in self.entries() if "PYUPS_EVENT" in e]
-
-    def wait_for(
-        self, predicate: Callable[[list[Entry]], bool], timeout: float = 10.0
-    ) -> list[Entry]:
-        """Poll the journal until ``predicate(entries)`` holds; fail with what was seen."""
-        deadline = time.monotonic() + timeout
-        while True:
-            entries = self.entries()
-            if predicate(entries):
-                return entries
-            if self.process.poll() is not None:
-                pytest.fail(f"pyups exited with {self.process.returncode}: {self.stderr()}")
-            if time.monotonic() > deadline:
-                seen = [e.get("PYUPS_EVENT", e["MESSAGE"]) for e in entries]
-                pytest.fail(f"timed out after {timeout}s; journal has {seen}")
-            time.sleep(0.1)
-
-    def wait_event(self, name: str, count: int = 1, timeout: float = 10.0) -> Entry:
-        """The ``count``-th entry of event ``name``, waiting for it to appear."""
-        entries = self.wait_for(
-            lambda es: sum(e.get("PYUPS_EVENT") == name for e in es) >= count, timeout
-        )
-        return [e for e in entries if e.get("PYUPS_EVENT") == name][count - 1]
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time the process has used so far."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stderr(self) -> str:
-        return self.stderr_path.read_text(errors="replace")
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._stderr.close()
-        return self.process.returncode
 
 
 @pytest.fixture

@@ -11,22 +11,19 @@ Accepting ``load.off`` is harmless here: dummy-ups only logs it as an unknown co
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Mapping
 
 import pytest
 
-from pyups.actions import Dispatcher
 from pyups.address import UpsAddress
 from pyups.core.events import Event
 from pyups.core.rules import ActionRequest, InstcmdAction
 from pyups.nut import Connection, NutError
 from pyups.sim import NutServer
+from tests.harness.dispatch import dispatched
 
-pytestmark = pytest.mark.integration
-
-Credentials = Mapping[tuple[str, str], tuple[str | None, str | None]]
+Credentials = Mapping[UpsAddress, tuple[str | None, str | None]]
 
 
 def rule_event(nut: NutServer) -> Event:
@@ -48,24 +45,8 @@ def instcmd(
     nut: NutServer, command: str, credentials: Credentials, value: str | None = None
 ) -> Event:
     """Run one instcmd action through a Dispatcher; its ACTION event."""
-    events: list[Event] = []
-    lock = threading.Lock()
-
-    def emit(event: Event) -> None:
-        with lock:
-            events.append(event)
-
-    dispatcher = Dispatcher(
-        emit,
-        lambda message, priority: None,
-        dry_run=False,
-        shutdown_command=["/bin/true"],
-        credentials=credentials,
-        nut_timeout=5.0,
-    )
-    dispatcher.submit(ActionRequest(InstcmdAction(command, value), rule_event(nut)))
-    dispatcher.close(15)
-    [event] = events
+    request = ActionRequest(InstcmdAction(command, value), rule_event(nut))
+    [event] = dispatched([request], credentials=credentials, nut_timeout=5.0)
     assert event.name == "ACTION"
     assert event.rule == "outage"
     return event

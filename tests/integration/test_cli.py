@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
+from tests.harness.procs import pids_named
 
 EXAMPLE = Path(__file__).parents[2] / "etc" / "pyups.conf.example"
 
@@ -31,16 +31,7 @@ def pyups(
 
 def nut_processes() -> set[int]:
     """PIDs of every upsd and dummy-ups on the machine (to check nothing is left behind)."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                name = (entry / "comm").read_text().strip()
-            except OSError:
-                continue
-            if name in {"upsd", "dummy-ups"}:
-                found.add(int(entry.name))
-    return found
+    return pids_named("upsd", "dummy-ups")
 
 
 def test_check_config_accepts_the_shipped_example() -> None:

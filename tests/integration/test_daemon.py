@@ -5,44 +5,24 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from pyups.sim import NutServer
-
-from .conftest import read_journal, write_config
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pyups", *args],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-        check=False,
-    )
+from tests.harness import wait
+from tests.harness.config import write_config
+from tests.harness.procs import alive
+from tests.harness.pyups import cli, read_journal
 
 
-def wait_until(condition: object, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
+def wait_until(condition: Callable[[], object], timeout: float = 15.0) -> None:
+    wait.wait_until(condition, timeout, every=0.1)
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    return state != "Z"  # reparented daemons may linger as zombies where PID 1 does not reap
+# Reparented daemons may linger as zombies where PID 1 does not reap: procs.alive says no.
 
 
 @pytest.fixture

@@ -21,25 +21,8 @@ from typing import Any
 import pytest
 
 from pyups.sim import NutServer, eaton800
-
-from .conftest import Pyups, read_journal
-
-pytestmark = pytest.mark.integration
-
-KEYS = {
-    "time",
-    "t",
-    "ups",
-    "server",
-    "event",
-    "priority",
-    "message",
-    "status",
-    "prev_status",
-    "rule",
-    "reason",
-    "pid",
-}
+from tests.harness.pyups import EVENTS_JSON_KEYS, Pyups, read_journal
+from tests.harness.wait import repeat_until
 
 
 @dataclass(frozen=True)
@@ -97,12 +80,7 @@ def until(
     args: list[str], done: Callable[[subprocess.CompletedProcess[str]], bool], timeout: float = 10
 ) -> subprocess.CompletedProcess[str]:
     """Run ``pyups events ARGS`` until ``done`` holds: the journal may take a moment."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = events_cli(*args)
-        if done(result) or time.monotonic() > deadline:
-            return result
-        time.sleep(0.1)
+    return repeat_until(lambda: events_cli(*args), done, timeout, every=0.1)
 
 
 def table(outage: Outage, *more: str, rows: int = 3) -> tuple[str, list[str]]:
@@ -162,7 +140,7 @@ def test_json_carries_every_key_with_the_journal_values(outage: Outage) -> None:
     records = document(outage)
     assert [r["event"] for r in records] == ["STARTUP", "ONBATT", "ONLINE"]
     for record in records:
-        assert set(record) == KEYS
+        assert set(record) == EVENTS_JSON_KEYS
         assert (record["ups"], record["server"], record["pid"]) == (
             outage.ups,
             outage.server,

@@ -33,14 +33,15 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from pyups.sim import NutServer, eaton800
-
-from .conftest import Entry, Pyups, checked_config
-from .fakeupsd import FakeUpsd
-
-pytestmark = pytest.mark.integration
+from tests.harness.config import checked_config, ups_table
+from tests.harness.fakeupsd import FakeUpsd
+from tests.harness.procs import children, rss_mib
+from tests.harness.pyups import Entry, Pyups
+from tests.harness.wait import wait_until
 
 Start = Callable[..., Pyups]
 
@@ -48,13 +49,9 @@ Start = Callable[..., Pyups]
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def ups(name: str, server: object, extra: str = "") -> str:
-    """One ``[[ups]]`` table; ``extra`` holds more of its keys, one per line."""
-    return f'[[ups]]\nname = "{name}"\nserver = "{server}"\n{extra}'
-
-
 def make_config(tmp_path: Path, upses: list[str], rules: str = "", **monitor: str) -> str:
-    """A checked config watching ``upses`` (see :func:`ups`) with short timers, plus ``rules``."""
+    """A checked config watching ``upses`` (``[[ups]]`` tables) with short timers, plus
+    ``rules``."""
     settings = {
         "interval": '"0.2s"',
         "interval_alert": '"0.2s"',
@@ -95,39 +92,21 @@ def upsd_pid(nut: NutServer) -> int:
     return process.pid
 
 
-def children(pid: int) -> int:
-    """How many processes have ``pid`` as parent right now (zombies included)."""
-    count = 0
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with contextlib.suppress(OSError, IndexError):
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-                count += int(fields[1]) == pid
-    return count
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError(f"no VmRSS for {pid}")
-
-
 class Sampler:
     """Samples a process's children and RSS in a thread, every few milliseconds."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.children: list[int] = []
-        self.rss: list[int] = []
+        self.rss: list[float] = []  # MiB
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(psutil.Error):
                 self.children.append(children(self.pid))
-                self.rss.append(rss_kib(self.pid))
+                self.rss.append(rss_mib(self.pid))
             self._stop.wait(0.01)
 
     def __enter__(self) -> Sampler:
@@ -154,9 +133,8 @@ def test_a_frozen_upsd_is_commbad_timeout_then_commok_and_delays_no_other_server
 ) -> None:
     # The timeout (2 s) is far above the poll period (0.2 s): had the frozen server held up
     # the other one, rack2's polls would be at least 2 s apart.
-    config = make_config(
-        tmp_path, [ups("eaton800", nut.server), ups("rack2", rack2.server)], timeout='"2s"'
-    )
+    upses = [ups_table("eaton800", nut.server), ups_table("rack2", rack2.server)]
+    config = make_config(tmp_path, upses, timeout='"2s"')
     trace = tmp_path / "trace.jsonl"
     run = pyups("run", "-c", config, "--record", str(trace))
     run.wait_for(lambda es: has("eaton800", "STARTUP")(es) and has("rack2", "STARTUP")(es))
@@ -241,7 +219,8 @@ def test_a_ups_removed_from_upsd_is_commbad_unknown_ups_then_commok_when_it_is_b
     pyups: Start, tmp_path: Path
 ) -> None:
     with NutServer({"eaton800": eaton800(), "rack2": eaton800()}, maxage=3) as nut:
-        config = make_config(tmp_path, [ups("eaton800", nut.server), ups("rack2", nut.server)])
+        upses = [ups_table("eaton800", nut.server), ups_table("rack2", nut.server)]
+        config = make_config(tmp_path, upses)
         run = pyups("run", "-c", config)
         run.wait_for(lambda es: has("eaton800", "STARTUP")(es) and has("rack2", "STARTUP")(es))
 
@@ -283,7 +262,7 @@ def test_an_instcmd_with_a_wrong_password_is_an_access_denied_action_and_polling
     secret.chmod(0o600)
     rules = '[[rule]]\nname = "cut-load"\non = ["ONBATT"]\ndo = [{ instcmd = "load.off" }]\n'
     login = f'username = "{nut.admin_user}"\npassword_file = "{secret}"\n'
-    config = make_config(tmp_path, [ups("eaton800", nut.server, login)], rules)
+    config = make_config(tmp_path, [ups_table("eaton800", nut.server, login)], rules)
     run = pyups("run", "-c", config)
     run.wait_event("STARTUP")  # upsd 2.8 takes any password at login: polling works
     nut.set_status("OB DISCHRG")
@@ -325,7 +304,7 @@ def test_an_action_flood_keeps_children_and_memory_bounded_and_reports_every_dro
     )
     config = make_config(
         tmp_path,
-        [ups(fake_upsd.ups, f"127.0.0.1:{fake_upsd.port}")],
+        [ups_table(fake_upsd.ups, fake_upsd.server)],
         rules,
         interval='"0.05s"',
         interval_alert='"0.05s"',
@@ -333,7 +312,7 @@ def test_an_action_flood_keeps_children_and_memory_bounded_and_reports_every_dro
     run = pyups("run", "-c", config)
     run.wait_event("STARTUP")
     time.sleep(0.5)
-    baseline = rss_kib(run.pid)
+    baseline = rss_mib(run.pid)
 
     def flood(entries: list[Entry]) -> list[Entry]:
         return [e for e in of(entries, event="ACTION") if e["PYUPS_RULE"] == "flood"]
@@ -354,8 +333,8 @@ def test_an_action_flood_keeps_children_and_memory_bounded_and_reports_every_dro
     assert sampler.children, "no sample of pyups' children was taken"
     most = max(sampler.children)
     assert 1 <= most <= 4, f"pyups had up to {most} action processes at once (4 workers)"
-    grown = (max(sampler.rss) - baseline) / 1024
-    assert grown < 30, f"pyups grew by {grown:.0f} MiB during the flood (from {baseline} KiB)"
+    grown = max(sampler.rss) - baseline
+    assert grown < 30, f"pyups grew by {grown:.0f} MiB during the flood (from {baseline:.1f} MiB)"
 
     reasons = {e["PYUPS_REASON"] for e in flood(entries)}
     assert reasons == {"exit:0", "dropped"}, reasons
@@ -377,19 +356,28 @@ def test_an_action_flood_keeps_children_and_memory_bounded_and_reports_every_dro
 # -- shutdown command missing -------------------------------------------------------------------
 
 
-def test_a_missing_shutdown_command_is_an_error_action_and_pyups_keeps_running(
-    fake_upsd: FakeUpsd, pyups: Start, tmp_path: Path
-) -> None:
-    rules = '[[rule]]\nname = "power-off"\nif = "OB"\ndo = [{ shutdown = true }]\n'
+def on_battery_without_shutdown_command(
+    fake_upsd: FakeUpsd, pyups: Start, tmp_path: Path, rule: str = ""
+) -> Pyups:
+    """pyups watching the fake upsd, whose rule ``power-off`` (``rule`` adds keys) shuts the
+    host down with a command that does not exist, once the UPS has gone on battery."""
+    rules = f'[[rule]]\nname = "power-off"\nif = "OB"\n{rule}do = [{{ shutdown = true }}]\n'
     config = make_config(
         tmp_path,
-        [ups(fake_upsd.ups, f"127.0.0.1:{fake_upsd.port}")],
+        [ups_table(fake_upsd.ups, fake_upsd.server)],
         rules,
         shutdown_command='["/nonexistent/poweroff"]',
     )
     run = pyups("run", "-c", config)
     run.wait_event("STARTUP")
     fake_upsd.vars["ups.status"] = "OB DISCHRG"
+    return run
+
+
+def test_a_missing_shutdown_command_is_an_error_action_and_pyups_keeps_running(
+    fake_upsd: FakeUpsd, pyups: Start, tmp_path: Path
+) -> None:
+    run = on_battery_without_shutdown_command(fake_upsd, pyups, tmp_path)
     action = run.wait_event("ACTION")
     assert action["PYUPS_REASON"] == "error"
     assert action["PRIORITY"] == "3"
@@ -431,14 +419,8 @@ with open(sys.argv[2], "ab", buffering=0) as out:
 """
 
 
-def wait_until(
-    what: str, check: Callable[[], bool], process: subprocess.Popen[bytes], timeout: float = 15.0
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert process.poll() is None, f"exited with {process.returncode} before {what}"
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
+def until(what: str, check: Callable[[], bool], process: subprocess.Popen[bytes]) -> None:
+    wait_until(check, 15.0, what=what, process=process)
 
 
 def test_without_journald_pyups_run_logs_to_syslog_then_only_to_stderr(
@@ -479,16 +461,16 @@ def run_without_journald(fake_upsd: FakeUpsd, tmp_path: Path) -> None:
         )  # fmt: skip
     receiver_killed = False
     try:
-        wait_until("the receiver", lambda: receiver_pid.exists(), process)
-        wait_until("STARTUP in syslog", lambda: "monitored: OL CHRG" in syslog.read_text(), process)
+        until("the receiver", lambda: receiver_pid.exists(), process)
+        until("STARTUP in syslog", lambda: "monitored: OL CHRG" in syslog.read_text(), process)
         fake_upsd.vars["ups.status"] = "OB DISCHRG"
-        wait_until("ONBATT in syslog", lambda: "on battery" in syslog.read_text(), process)
+        until("ONBATT in syslog", lambda: "on battery" in syslog.read_text(), process)
 
         # Now /dev/log refuses too: stderr is all that is left.
         os.kill(int(receiver_pid.read_text()), signal.SIGKILL)
         receiver_killed = True
         fake_upsd.vars["ups.status"] = "OL CHRG"
-        wait_until("ONLINE on stderr", lambda: " ONLINE " in err.read_text(), process)
+        until("ONLINE on stderr", lambda: " ONLINE " in err.read_text(), process)
         process.send_signal(signal.SIGTERM)
         assert process.wait(15) == 0, err.read_text()
     finally:
@@ -523,16 +505,7 @@ def test_a_shutdown_that_could_not_start_is_not_reported_as_already_started(
 ) -> None:
     # README, Actions: PYUPS_REASON "skipped" means "shutdown already started". When the
     # command could not even be started, nothing started: a later request must not say so.
-    rules = '[[rule]]\nname = "power-off"\nif = "OB"\nrepeat = "0.3s"\ndo = [{ shutdown = true }]\n'
-    config = make_config(
-        tmp_path,
-        [ups(fake_upsd.ups, f"127.0.0.1:{fake_upsd.port}")],
-        rules,
-        shutdown_command='["/nonexistent/poweroff"]',
-    )
-    run = pyups("run", "-c", config)
-    run.wait_event("STARTUP")
-    fake_upsd.vars["ups.status"] = "OB DISCHRG"
+    run = on_battery_without_shutdown_command(fake_upsd, pyups, tmp_path, 'repeat = "0.3s"\n')
     first, second = of(run.wait_for(has(fake_upsd.ups, "ACTION", 2)), event="ACTION")[:2]
     assert first["PYUPS_REASON"] == "error"
     assert "already started" not in second["MESSAGE"], (

@@ -7,10 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from .conftest import Pyups
-from .fakeupsd import FakeUpsd
-
-pytestmark = pytest.mark.integration
+from tests.harness.fakeupsd import FakeUpsd
+from tests.harness.pyups import Pyups
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ import json
 import shutil
 import socket
 import subprocess
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -17,10 +16,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from pyups.sim import NutServer, free_port
-
-from .conftest import Pyups, checked_config, cli, write_config
-
-pytestmark = pytest.mark.integration
+from tests.harness.config import checked_config, write_config
+from tests.harness.procs import end_process
+from tests.harness.pyups import Pyups, cli
+from tests.harness.wait import repeat_until
 
 PROMETHEUS = "/usr/bin/prometheus"
 PROMTOOL = "/usr/bin/promtool"
@@ -42,15 +41,13 @@ def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
 def wait_scrape(
     port: int, predicate: Callable[[dict[Any, float]], bool], timeout: float = 10.0
 ) -> dict[Any, float]:
-    deadline = time.monotonic() + timeout
-    while True:
+    def found() -> dict[Any, float]:
         try:
-            found = samples(scrape(port))
+            return samples(scrape(port))
         except OSError:
-            found = {}
-        if predicate(found) or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
+            return {}
+
+    return repeat_until(found, predicate, timeout, every=0.1)
 
 
 def key(name: str, **labels: str) -> tuple[str, frozenset[tuple[str, str]]]:
@@ -198,12 +195,7 @@ def prometheus(tmp_path: Path) -> Iterator[Callable[[int], int]]:
 
     yield run
     for process in started:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        end_process(process, 15)
 
 
 def query(api: int, promql: str) -> list[dict[str, Any]]:
@@ -217,14 +209,13 @@ def query(api: int, promql: str) -> list[dict[str, Any]]:
 
 
 def wait_query(api: int, promql: str, value: str, timeout: float = 30.0) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = query(api, promql)
-        if result and result[0]["value"][1] == value:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"Prometheus: {promql} did not become {value} in {timeout}s: {result}")
-        time.sleep(0.25)
+    def became(result: list[dict[str, Any]]) -> bool:
+        return bool(result) and result[0]["value"][1] == value
+
+    result = repeat_until(lambda: query(api, promql), became, timeout, every=0.25)
+    if not became(result):
+        pytest.fail(f"Prometheus: {promql} did not become {value} in {timeout}s: {result}")
+    return result
 
 
 def test_prometheus_scrapes_pyups_and_sees_a_power_cut(

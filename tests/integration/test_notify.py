@@ -6,18 +6,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from pyups.actions import notify
 from pyups.address import Server
 from pyups.core.events import Event
 from pyups.core.rules import NotifyAction
 from pyups.sim import NutServer
-
-from .conftest import Pyups, cli, write_config
-from .receiver import Receiver
-
-pytestmark = pytest.mark.integration
+from tests.harness.config import write_config
+from tests.harness.pyups import Pyups, cli
+from tests.harness.receiver import Receiver
 
 
 def on_battery_event() -> Event:

@@ -6,7 +6,6 @@ half would fail and tell us the workaround can go.
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import sys
@@ -21,16 +20,10 @@ from pyups.address import Server
 from pyups.nut import Connection, NutError, poll
 from pyups.nut.reader import MAX_LINE
 from pyups.sim import NutServer, free_port
-
-from .fakeupsd import FakeUpsd
-
-pytestmark = pytest.mark.integration
+from tests.harness.fakeupsd import FakeUpsd
+from tests.harness.procs import cpu_seconds
 
 TRICKY = 'Say "hi" \\ #1 \\" end'
-
-
-def fake_server(fake: FakeUpsd) -> Server:
-    return Server("127.0.0.1", fake.port)
 
 
 def test_stock_client_spins_on_a_cut_reply_while_the_adapter_reports_closed(
@@ -45,15 +38,13 @@ def test_stock_client_spins_on_a_cut_reply_while_the_adapter_reports_closed(
     try:
         time.sleep(2.0)
         assert process.poll() is None, "stock PyNUTClient no longer hangs on a cut reply"
-        with open(f"/proc/{process.pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        cpu = cpu_seconds(process.pid)
         assert cpu > 0.8, f"expected the stock client to spin, it used {cpu}s of CPU in ~2s"
     finally:
         process.kill()
         process.wait()
 
-    conn = Connection(fake_server(fake_upsd), timeout=2.0)
+    conn = Connection(fake_upsd.server, timeout=2.0)
     started = time.process_time(), time.monotonic()
     with pytest.raises(NutError) as caught:
         conn.list_vars("eaton800")
@@ -71,7 +62,7 @@ def test_a_silent_server_is_a_timeout_error_code_not_a_bare_timeouterror(
     with pytest.raises(TimeoutError):
         stock.GetUPSVars("eaton800")
 
-    conn = Connection(fake_server(fake_upsd), timeout=0.5)
+    conn = Connection(fake_upsd.server, timeout=0.5)
     started = time.monotonic()
     snap = poll(conn, "eaton800", 123.0)
     assert (snap.ok, snap.error, snap.t) == (False, "TIMEOUT", 123.0)
@@ -85,7 +76,7 @@ def test_values_are_exact_unescaped_strings_where_the_stock_client_truncates_byt
     stock = PyNUTClient(host="127.0.0.1", port=fake_upsd.port).GetUPSVars("eaton800")
     assert stock[b"device.model"] == b"Say \\"  # bytes, cut at the first escaped quote
 
-    variables = Connection(fake_server(fake_upsd)).list_vars("eaton800")
+    variables = Connection(fake_upsd.server).list_vars("eaton800")
     assert variables["device.model"] == TRICKY
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in variables.items())
     assert variables["ups.status"] == "OL CHRG"
@@ -95,7 +86,7 @@ def test_a_trickling_server_times_out_on_the_whole_request_not_per_byte(
     fake_upsd: FakeUpsd,
 ) -> None:
     fake_upsd.mode = "trickle"
-    conn = Connection(fake_server(fake_upsd), timeout=1.5)
+    conn = Connection(fake_upsd.server, timeout=1.5)
     started = time.monotonic()
     with pytest.raises(NutError) as caught:
         conn.list_vars("eaton800")
@@ -105,7 +96,7 @@ def test_a_trickling_server_times_out_on_the_whole_request_not_per_byte(
 
 def test_an_endless_line_is_an_error_not_a_memory_sink(fake_upsd: FakeUpsd) -> None:
     fake_upsd.mode = "endless"
-    conn = Connection(fake_server(fake_upsd), timeout=2.0)
+    conn = Connection(fake_upsd.server, timeout=2.0)
     tracemalloc.start()
     try:
         with pytest.raises(NutError) as caught:
@@ -120,7 +111,7 @@ def test_an_endless_line_is_an_error_not_a_memory_sink(fake_upsd: FakeUpsd) -> N
 
 def test_garbage_is_a_protocol_error_and_the_next_poll_reconnects(fake_upsd: FakeUpsd) -> None:
     fake_upsd.mode = "garbage"
-    conn = Connection(fake_server(fake_upsd), timeout=1.0)
+    conn = Connection(fake_upsd.server, timeout=1.0)
     assert poll(conn, "eaton800", 0).error in {"PROTOCOL", "CLOSED"}
     assert not conn.connected
     fake_upsd.mode = "good"
@@ -200,7 +191,7 @@ def test_queries_for_the_everyday_commands_answer_from_a_real_upsd(nut: NutServe
 
 def test_get_var_unescapes_what_upsd_escaped(fake_upsd: FakeUpsd) -> None:
     fake_upsd.vars["ups.id"] = 'a "b" \\ c'
-    connection = Connection(Server("127.0.0.1", fake_upsd.port), timeout=2)
+    connection = Connection(fake_upsd.server, timeout=2)
     try:
         assert connection.get_var("eaton800", "ups.id") == 'a "b" \\ c'
     finally:

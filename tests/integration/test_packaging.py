@@ -16,11 +16,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import stat
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,10 +28,10 @@ from systemd import journal
 
 from pyups.core.catalogue import EVENTS
 from pyups.sim import NutServer
-
-from .conftest import Pyups, write_config
-
-pytestmark = pytest.mark.integration
+from tests.harness.config import write_config
+from tests.harness.procs import end_process
+from tests.harness.pyups import Pyups
+from tests.harness.wait import TimedOut, repeat_until, wait_until
 
 Start = Callable[..., Pyups]
 
@@ -149,13 +147,14 @@ def test_journalctl_x_explains_a_real_onbatt_entry(
     nut.set_status("OB DISCHRG")
     monitor.wait_event("ONBATT")
     argv = ["journalctl", "-x", "-o", "short", "--no-pager", f"_PID={monitor.pid}"]
-    deadline = time.monotonic() + 10
-    while True:  # the entry is in the journal already; give a busy machine a moment to show it
-        shown = run(*argv, f"MESSAGE_ID={ONBATT_ID}")
-        out = shown.stdout
-        if "Subject: UPS eaton800" in out or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
+    # The entry is in the journal already; give a busy machine a moment to show it.
+    shown = repeat_until(
+        lambda: run(*argv, f"MESSAGE_ID={ONBATT_ID}"),
+        lambda shown: "Subject: UPS eaton800" in shown.stdout,
+        10,
+        every=0.2,
+    )
+    out = shown.stdout
     assert shown.returncode == 0, shown.stderr
     assert f"pyups[{monitor.pid}]: UPS eaton800 on battery" in out, out
     # The catalog text, with the entry's own fields substituted.
@@ -179,15 +178,19 @@ def wait_for_line(
     path: Path, pattern: str, process: subprocess.Popen[bytes], timeout: float
 ) -> str:
     """The first line of ``path`` matching ``pattern``, waiting up to ``timeout`` s for it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        text = path.read_text(errors="replace") if path.exists() else ""
-        match = re.search(pattern, text, re.M)
-        if match:
-            return match.group(0)
+
+    def text() -> str:
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def found() -> re.Match[str] | None:
+        return re.search(pattern, text(), re.M)
+
+    try:
+        match = wait_until(found, timeout, every=0.1, process=process)
+    except TimedOut:
         assert process.poll() is None, f"rsyslogd exited with {process.returncode}"
-        assert time.monotonic() < deadline, f"no line matching {pattern!r} in:\n{text}"
-        time.sleep(0.1)
+        raise TimedOut(f"no line matching {pattern!r} in:\n{text()}") from None
+    return match.group(0)
 
 
 def test_events_land_in_a_syslog_file_written_by_a_real_rsyslog(
@@ -223,12 +226,17 @@ def test_events_land_in_a_syslog_file_written_by_a_real_rsyslog(
         # rsyslog starts at the end of the journal: wait until it passes a marker through,
         # so the monitor's entries cannot come before it looks.
         marker = f"pyups-packaging-test {uuid.uuid4().hex}"
-        deadline = time.monotonic() + 20
-        while not (syslog.exists() and marker in syslog.read_text(errors="replace")):
+        def passed() -> bool:
+            if syslog.exists() and marker in syslog.read_text(errors="replace"):
+                return True
             journal.send(marker, SYSLOG_IDENTIFIER="pyups-test")
+            return False
+
+        try:
+            wait_until(passed, 20, every=0.5, process=process)
+        except TimedOut:
             assert process.poll() is None, stderr_path.read_text()
-            assert time.monotonic() < deadline, "rsyslogd never wrote the marker"
-            time.sleep(0.5)
+            raise TimedOut("rsyslogd never wrote the marker") from None
 
         config = write_config(tmp_path, nut)
         monitor = pyups("run", "-c", config)
@@ -245,13 +253,7 @@ def test_events_land_in_a_syslog_file_written_by_a_real_rsyslog(
         # The service's own life is there too.
         wait_for_line(syslog, rf"pyups\[{monitor.pid}\]: pyups \S+ started", process, 5)
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        end_process(process, 10)
         stderr.close()
 
 

@@ -16,8 +16,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
-
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "packaging" / "prometheus" / "pyups-alerts.yml"
 RULE_TESTS = ROOT / "packaging" / "prometheus" / "pyups-alerts.test.yml"

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from pyups.sim import NutServer, free_port
-
-from .conftest import cli as run_cli
-from .fakeupsd import FakeUpsd
+from tests.harness.fakeupsd import FakeUpsd
+from tests.harness.pyups import cli as run_cli
+from tests.harness.wait import repeat_until
 
 cli = functools.partial(run_cli, timeout=30)
 VIEWER = "[viewer]\n  password = viewpass\n"  # may log in, may neither SET nor run commands
@@ -343,14 +343,14 @@ def test_a_silent_server_times_out(fake_upsd: FakeUpsd) -> None:
     assert "no answer within 0.5 s" in line
 
 
+def failed(done: subprocess.CompletedProcess[str]) -> bool:
+    return done.returncode != 0
+
+
 def test_a_killed_driver_says_how_to_start_it(nut: NutServer) -> None:
     nut.stop_driver("eaton800")
-    deadline = time.monotonic() + 10
-    while True:
-        done = cli("status", nut.address())
-        if done.returncode != 0 or time.monotonic() > deadline:  # upsd says WAIT at first
-            break
-        time.sleep(0.2)
+    # upsd says WAIT at first
+    done = repeat_until(lambda: cli("status", nut.address()), failed, 10, every=0.2)
     line = one_line_error(done)
     assert "the UPS driver is not running (DRIVER-NOT-CONNECTED)" in line
     assert "`upsdrvctl start eaton800`" in line
@@ -359,12 +359,8 @@ def test_a_killed_driver_says_how_to_start_it(nut: NutServer) -> None:
 def test_a_frozen_driver_reports_stale_data(nut: NutServer) -> None:
     os.kill(nut.driver_pid("eaton800"), signal.SIGSTOP)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            done = cli("status", nut.address(), "ups.status")
-            if done.returncode != 0 or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
+        status = functools.partial(cli, "status", nut.address(), "ups.status")
+        done = repeat_until(status, failed, 20, every=0.5)
         line = one_line_error(done)
         assert "stopped sending fresh data (DATA-STALE)" in line
     finally:

@@ -10,13 +10,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from pyups.sim import NutServer
-
-from .conftest import Entry, Pyups, write_config
-
-pytestmark = pytest.mark.integration
+from tests.harness.config import write_config
+from tests.harness.pyups import Entry, Pyups
 
 Start = Callable[..., Pyups]
 
@@ -68,6 +64,15 @@ clear_message = "UPS {ups}: power back after {held}"
 """
 
 
+def on_battery(pyups: Start, tmp_path: Path, nut: NutServer, rules: str, **variables: str) -> Pyups:
+    """``pyups run`` with ``rules``, logged in to ``nut``, once it has started and the UPS has
+    gone on battery (``variables`` set with it, as :meth:`NutServer.set_status` takes them)."""
+    run = pyups("run", "-c", write_config(tmp_path, nut, login=True, rules=rules))
+    run.wait_event("STARTUP")
+    nut.set_status("OB DISCHRG", **variables)
+    return run
+
+
 def test_a_brief_outage_does_not_fire_a_3s_debounce_and_a_long_one_does_then_clears(
     nut: NutServer, pyups: Start, tmp_path: Path
 ) -> None:
@@ -95,9 +100,7 @@ def test_repeat_fires_again_while_the_condition_holds(
     nut: NutServer, pyups: Start, tmp_path: Path
 ) -> None:
     rules = '[[rule]]\nname = "nag"\nif = "OB"\nrepeat = "1s"\nmessage = "still {status}"\n'
-    run = pyups("run", "-c", write_config(tmp_path, nut, login=True, rules=rules))
-    run.wait_event("STARTUP")
-    nut.set_status("OB DISCHRG")
+    run = on_battery(pyups, tmp_path, nut, rules)
     run.wait_for(lambda es: len([e for e in es if e.get("PYUPS_RULE") == "nag"]) >= 3)
     nut.set_status("OL CHRG")
     run.wait_event("ONLINE")
@@ -127,9 +130,7 @@ name = "on-batt"
 on = ["ONBATT"]
 do = [{{ exec = ["{script}", "{{event}}"] }}]
 """
-    run = pyups("run", "-c", write_config(tmp_path, nut, login=True, rules=rules))
-    run.wait_event("STARTUP")
-    nut.set_status("OB DISCHRG", battery_charge="42")
+    run = on_battery(pyups, tmp_path, nut, rules, battery_charge="42")
     run.wait_for(lambda es: len([e for e in es if e.get("PYUPS_EVENT") == "ACTION"]) >= 2)
     assert run.stop() == 0
 
@@ -163,9 +164,7 @@ def test_a_hanging_exec_is_killed_at_its_timeout(
         '[[rule]]\nname = "hang"\nif = "OB"\n'
         'do = [{ exec = ["/bin/sleep", "60"], timeout = "1s" }]\n'
     )
-    run = pyups("run", "-c", write_config(tmp_path, nut, login=True, rules=rules))
-    run.wait_event("STARTUP")
-    nut.set_status("OB DISCHRG")
+    run = on_battery(pyups, tmp_path, nut, rules)
     fired = run.wait_event("RULE")
     action = run.wait_event("ACTION", timeout=10)
     assert action["PYUPS_REASON"] == "timeout"
@@ -268,9 +267,7 @@ def test_an_instcmd_action_is_answered_by_upsd(
         '[[rule]]\nname = "cut-load"\non = ["ONBATT"]\ndo = [{ instcmd = "load.off" }]\n'
         '[[rule]]\nname = "beep"\non = ["ONBATT"]\ndo = [{ instcmd = "beeper.toggle" }]\n'
     )
-    run = pyups("run", "-c", write_config(tmp_path, nut, login=True, rules=rules))
-    run.wait_event("STARTUP")
-    nut.set_status("OB DISCHRG")
+    run = on_battery(pyups, tmp_path, nut, rules)
     run.wait_for(lambda es: sum(e.get("PYUPS_EVENT") == "ACTION" for e in es) >= 2)
     assert run.stop() == 0
     actions = {e["PYUPS_RULE"]: e for e in run.entries() if e.get("PYUPS_EVENT") == "ACTION"}

@@ -14,10 +14,8 @@ import pytest
 
 from pyups.core.catalogue import EVENTS
 from pyups.sim import NutServer, eaton800
-
-from .conftest import Entry, Pyups, write_config
-
-pytestmark = pytest.mark.integration
+from tests.harness.config import write_config
+from tests.harness.pyups import Entry, Pyups
 
 Start = Callable[..., Pyups]
 

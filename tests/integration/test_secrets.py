@@ -28,11 +28,8 @@ import pytest
 
 from pyups.core.template import FIXED_FIELDS
 from pyups.sim import NutServer
-
-from .conftest import Entry, Pyups
-from .fakeupsd import FakeUpsd
-
-pytestmark = pytest.mark.integration
+from tests.harness.fakeupsd import FakeUpsd
+from tests.harness.pyups import Entry, Pyups
 
 # What an exec action runs: records its argv, its environment and its PID, then stays a
 # moment so that the test can read its /proc/PID/cmdline and environ while it runs.

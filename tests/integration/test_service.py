@@ -19,8 +19,9 @@ import pytest
 
 from pyups.core.durations import parse_duration
 from pyups.sim import NutServer
-
-from .conftest import Entry, Pyups, write_config
+from tests.harness.config import write_config
+from tests.harness.pyups import Entry, Pyups
+from tests.harness.wait import TimedOut, wait_until
 
 Start = Callable[..., Pyups]
 
@@ -61,10 +62,10 @@ class NotifySocket:
         return [t for t, seen in list(self.messages) if seen == line]
 
     def wait_for(self, predicate: Callable[[list[str]], bool], timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate(self.lines()):
-            assert time.monotonic() < deadline, f"timed out; systemd was told {self.lines()}"
-            time.sleep(0.05)
+        try:
+            wait_until(lambda: predicate(self.lines()), timeout)
+        except TimedOut:
+            raise TimedOut(f"timed out; systemd was told {self.lines()}") from None
 
     def wait_line(self, pattern: str, after: int = 0, timeout: float = 15.0) -> int:
         """Index of the first line from ``after`` on matching ``pattern``."""
@@ -94,6 +95,15 @@ def notes(entries: list[Entry]) -> list[str]:
 
 
 # -- sd_notify --------------------------------------------------------------------------------
+
+
+def onbatt_seen(pyups: Start, config: str, nut: NutServer) -> tuple[Pyups, Entry]:
+    """``pyups run -c config`` once it has started and seen the UPS go on battery; its
+    ONBATT entry."""
+    run = pyups("run", "-c", config)
+    run.wait_event("STARTUP")
+    nut.set_status("OB DISCHRG")
+    return run, run.wait_event("ONBATT")
 
 
 def test_ready_status_watchdog_reloading_and_stopping_reach_systemd(
@@ -175,10 +185,7 @@ def test_a_reload_applies_the_new_file_and_keeps_each_ups_state(
     nut: NutServer, pyups: Start, tmp_path: Path
 ) -> None:
     config = write_config(tmp_path, nut)
-    run = pyups("run", "-c", config)
-    run.wait_event("STARTUP")
-    nut.set_status("OB DISCHRG")
-    onbatt = run.wait_event("ONBATT")
+    run, onbatt = onbatt_seen(pyups, config, nut)
 
     rule = (
         '[[rule]]\nname = "still-on-battery"\nif = "OB"\npriority = "warning"\n'
@@ -225,10 +232,7 @@ def test_a_restart_mid_outage_keeps_when_it_began(
     nut: NutServer, pyups: Start, tmp_path: Path
 ) -> None:
     config = write_config(tmp_path, nut)
-    first = pyups("run", "-c", config)
-    first.wait_event("STARTUP")
-    nut.set_status("OB DISCHRG")
-    onbatt = first.wait_event("ONBATT")
+    first, onbatt = onbatt_seen(pyups, config, nut)
     assert first.stop() == 0
     saved = json.loads((tmp_path / "state.json").read_text())
     kept = saved["ups"][f"eaton800@{nut.server}"]
@@ -270,10 +274,7 @@ def test_an_unwritable_state_file_is_one_warning_and_monitoring_goes_on(
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
     config = write_config(tmp_path, nut, state_file=f'"{blocker}/state.json"')
-    run = pyups("run", "-c", config)
-    run.wait_event("STARTUP")
-    nut.set_status("OB DISCHRG")
-    run.wait_event("ONBATT")
+    run, _ = onbatt_seen(pyups, config, nut)
     nut.set_status("OL CHRG")
     run.wait_event("ONLINE")
     warnings = [m for m in notes(run.entries()) if "cannot write" in m]

@@ -8,10 +8,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
-pytestmark = pytest.mark.integration
-
 # Runs inside `unshare -m` after journald's socket directory was covered by an empty tmpfs.
 PROBE = textwrap.dedent("""
     import io, json, socket, sys

@@ -1,7 +1,7 @@
 """TLS to a real upsd 2.8.0 (STARTTLS, NSS certificate database) and the no-downgrade rule.
 
-The simulated upsd with ``tls=True`` serves STARTTLS with a certificate for 127.0.0.1 and
-localhost signed by its own CA (``nut.ca_file``). upsd logs ``SSL handshake done
+The harness's ``TlsNutServer`` (a simulated upsd) serves STARTTLS with a certificate for
+127.0.0.1 and localhost signed by its own CA (``nut.ca_file``). upsd logs ``SSL handshake done
 successfully with client ...`` for every TLS session, which proves a session really was
 encrypted; the same settings against a plain upsd must fail, never fall back to clear text.
 """
@@ -10,37 +10,36 @@ from __future__ import annotations
 
 import shutil
 import statistics
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from pyups.actions import Dispatcher
 from pyups.address import UpsAddress
 from pyups.core.events import Event
 from pyups.core.rules import ActionRequest, InstcmdAction
 from pyups.nut import Connection, NutError, poll
 from pyups.nut.tls import Tls
-from pyups.sim import NutServer, make_certificates
-
-from .conftest import Pyups, checked_config, cli
-
-pytestmark = pytest.mark.integration
+from pyups.sim import NutServer
+from tests.harness.certs import TlsNutServer, make_certificates
+from tests.harness.config import write_config
+from tests.harness.dispatch import dispatched
+from tests.harness.pyups import Entry, Pyups, cli
+from tests.harness.wait import repeat_until
 
 Start = Callable[..., Pyups]
 HANDSHAKE = "SSL handshake done successfully"
 
 
 @pytest.fixture(scope="module")
-def tls_upsd() -> Iterator[NutServer]:
+def tls_upsd() -> Iterator[TlsNutServer]:
     """One upsd serving STARTTLS; the tests leave its UPS as they found it.
 
     upsd's default MAXAGE (15 s): these tests need no DATA-STALE, and a short one gives it
     on a busy host while the module runs.
     """
-    with NutServer(tls=True) as server:
+    with TlsNutServer() as server:
         yield server
 
 
@@ -56,20 +55,21 @@ def handshakes(nut: NutServer) -> int:
 
 def tls_config(tmp_path: Path, nut: NutServer, ups: str = "", rules: str = "") -> str:
     """A config watching ``nut``'s eaton800 with ``ups`` (TOML lines) added to its [[ups]]."""
-    monitor = {
-        "interval": '"0.3s"',
-        "interval_alert": '"0.3s"',
-        "timeout": '"2s"',
-        "state_file": f'"{tmp_path}/state.json"',
-    }
-    body = f'[[ups]]\nname = "eaton800"\nserver = "{nut.server}"\n{ups}{rules}'
-    return checked_config(tmp_path, monitor, body)
+    return write_config(tmp_path, nut, rules, ups=ups, timeout='"2s"')
 
 
 def login(tmp_path: Path, nut: NutServer) -> str:
     (tmp_path / "admin.secret").write_text(nut.admin_password + "\n")
     (tmp_path / "admin.secret").chmod(0o600)
     return f'username = "{nut.admin_user}"\npassword_file = "admin.secret"\n'
+
+
+def tls_commbad(pyups: Start, config: str) -> tuple[Pyups, Entry]:
+    """``pyups run -c config`` and its COMMBAD entry, whose reason must be TLS."""
+    run = pyups("run", "-c", config)
+    commbad = run.wait_event("COMMBAD")
+    assert commbad["PYUPS_REASON"] == "TLS"
+    return run, commbad
 
 
 def never(run: Pyups, event: str, seconds: float) -> None:
@@ -81,7 +81,7 @@ def never(run: Pyups, event: str, seconds: float) -> None:
 # --- the adapter ----------------------------------------------------------------------------
 
 
-def test_a_tls_connection_is_encrypted_and_upsd_logs_the_handshake(tls_upsd: NutServer) -> None:
+def test_a_tls_connection_is_encrypted_and_upsd_logs_the_handshake(tls_upsd: TlsNutServer) -> None:
     before = handshakes(tls_upsd)
     conn = Connection(tls_upsd.server, 5.0, tls=Tls(str(tls_upsd.ca_file)))
     try:
@@ -91,13 +91,11 @@ def test_a_tls_connection_is_encrypted_and_upsd_logs_the_handshake(tls_upsd: Nut
         conn.close()
     assert variables["ups.mfr"] == "EATON"
     assert variables["ups.status"] == "OL CHRG"
-    deadline = time.monotonic() + 5
-    while handshakes(tls_upsd) <= before and time.monotonic() < deadline:
-        time.sleep(0.05)
+    repeat_until(lambda: handshakes(tls_upsd), lambda count: count > before, 5)
     assert handshakes(tls_upsd) == before + 1
 
 
-def test_list_var_over_tls_is_not_stalled_by_delayed_acks(tls_upsd: NutServer) -> None:
+def test_list_var_over_tls_is_not_stalled_by_delayed_acks(tls_upsd: TlsNutServer) -> None:
     """upsd sends each reply line as its own TLS record: without TCP_QUICKACK re-armed after
     every read, each LIST VAR stalls ~44 ms (Nagle + delayed ACK) as it does in clear text."""
     conn = Connection(tls_upsd.server, 5.0, tls=Tls(str(tls_upsd.ca_file)))
@@ -113,7 +111,7 @@ def test_list_var_over_tls_is_not_stalled_by_delayed_acks(tls_upsd: NutServer) -
     assert statistics.median(times) < 0.020, times
 
 
-def test_without_tls_the_same_upsd_still_talks_in_clear_text(tls_upsd: NutServer) -> None:
+def test_without_tls_the_same_upsd_still_talks_in_clear_text(tls_upsd: TlsNutServer) -> None:
     conn = Connection(tls_upsd.server, 5.0)
     try:
         assert conn.list_vars("eaton800")["ups.status"] == "OL CHRG"
@@ -123,7 +121,7 @@ def test_without_tls_the_same_upsd_still_talks_in_clear_text(tls_upsd: NutServer
 
 
 def test_tls_to_a_plain_upsd_is_a_tls_error_and_the_password_is_never_sent(
-    nut: NutServer, tls_upsd: NutServer
+    nut: NutServer, tls_upsd: TlsNutServer
 ) -> None:
     conn = Connection(
         nut.server, 5.0, nut.admin_user, nut.admin_password, Tls(str(tls_upsd.ca_file))
@@ -142,7 +140,7 @@ def test_tls_to_a_plain_upsd_is_a_tls_error_and_the_password_is_never_sent(
 
 
 def test_a_certificate_from_an_unknown_ca_is_refused_with_the_reason(
-    tls_upsd: NutServer, other_ca: str
+    tls_upsd: TlsNutServer, other_ca: str
 ) -> None:
     for tls in (Tls(other_ca), Tls()):  # another CA, then the system's CAs
         conn = Connection(tls_upsd.server, 5.0, tls_upsd.admin_user, tls_upsd.admin_password, tls)
@@ -155,7 +153,7 @@ def test_a_certificate_from_an_unknown_ca_is_refused_with_the_reason(
 
 
 def test_a_certificate_for_another_name_is_refused_unless_verify_is_off() -> None:
-    with NutServer(tls=True, certificate_names=("ups.example.com",)) as nut:
+    with TlsNutServer(certificate_names=("ups.example.com",)) as nut:
         conn = Connection(nut.server, 5.0, tls=Tls(str(nut.ca_file)))
         with pytest.raises(NutError) as info:
             conn.list_vars("eaton800")
@@ -172,7 +170,7 @@ def test_a_certificate_for_another_name_is_refused_unless_verify_is_off() -> Non
             unchecked.close()
 
 
-def test_tls_verify_off_encrypts_without_checking_the_certificate(tls_upsd: NutServer) -> None:
+def test_tls_verify_off_encrypts_without_checking_the_certificate(tls_upsd: TlsNutServer) -> None:
     conn = Connection(tls_upsd.server, 5.0, tls=Tls(verify=False))
     try:
         assert conn.list_vars("eaton800")["ups.status"] == "OL CHRG"
@@ -181,7 +179,7 @@ def test_tls_verify_off_encrypts_without_checking_the_certificate(tls_upsd: NutS
         conn.close()
 
 
-def test_a_missing_ca_file_is_a_tls_error_naming_the_file(tls_upsd: NutServer) -> None:
+def test_a_missing_ca_file_is_a_tls_error_naming_the_file(tls_upsd: TlsNutServer) -> None:
     conn = Connection(tls_upsd.server, 5.0, tls=Tls("/nonexistent/upsd-ca.pem"))
     with pytest.raises(NutError) as info:
         conn.list_vars("eaton800")
@@ -196,7 +194,7 @@ def test_a_missing_ca_file_is_a_tls_error_naming_the_file(tls_upsd: NutServer) -
 
 
 def test_run_with_tls_reports_startup_over_an_encrypted_session(
-    tls_upsd: NutServer, pyups: Start, tmp_path: Path
+    tls_upsd: TlsNutServer, pyups: Start, tmp_path: Path
 ) -> None:
     shutil.copy(tls_upsd.ca_file, tmp_path / "upsd-ca.pem")
     config = tls_config(tmp_path, tls_upsd, 'tls = true\nca_file = "upsd-ca.pem"\n')
@@ -210,12 +208,10 @@ def test_run_with_tls_reports_startup_over_an_encrypted_session(
 
 
 def test_run_with_tls_against_a_plain_upsd_is_commbad_and_never_data(
-    nut: NutServer, tls_upsd: NutServer, pyups: Start, tmp_path: Path
+    nut: NutServer, tls_upsd: TlsNutServer, pyups: Start, tmp_path: Path
 ) -> None:
     config = tls_config(tmp_path, nut, f'tls = true\nca_file = "{tls_upsd.ca_file}"\n')
-    run = pyups("run", "-c", config)
-    commbad = run.wait_event("COMMBAD")
-    assert commbad["PYUPS_REASON"] == "TLS"
+    run, commbad = tls_commbad(pyups, config)
     assert commbad["MESSAGE"] == (
         f"Communications with UPS eaton800 lost: upsd at {nut.server} does not offer TLS (it "
         "answered ERR FEATURE-NOT-CONFIGURED); configure CERTFILE or CERTPATH and CERTIDENT in "
@@ -227,29 +223,25 @@ def test_run_with_tls_against_a_plain_upsd_is_commbad_and_never_data(
 
 
 def test_run_with_another_ca_is_commbad_with_the_certificate_reason(
-    tls_upsd: NutServer, other_ca: str, pyups: Start, tmp_path: Path
+    tls_upsd: TlsNutServer, other_ca: str, pyups: Start, tmp_path: Path
 ) -> None:
     config = tls_config(tmp_path, tls_upsd, f'tls = true\nca_file = "{other_ca}"\n')
-    run = pyups("run", "-c", config)
-    commbad = run.wait_event("COMMBAD")
-    assert commbad["PYUPS_REASON"] == "TLS"
+    run, commbad = tls_commbad(pyups, config)
     assert "certificate is not signed by a CA pyups trusts" in commbad["MESSAGE"]
     never(run, "STARTUP", 1.0)
     assert run.stop() == 0
 
 
 def test_run_with_the_system_cas_refuses_a_private_ca(
-    tls_upsd: NutServer, pyups: Start, tmp_path: Path
+    tls_upsd: TlsNutServer, pyups: Start, tmp_path: Path
 ) -> None:
-    run = pyups("run", "-c", tls_config(tmp_path, tls_upsd, "tls = true\n"))
-    commbad = run.wait_event("COMMBAD")
-    assert commbad["PYUPS_REASON"] == "TLS"
+    run, commbad = tls_commbad(pyups, tls_config(tmp_path, tls_upsd, "tls = true\n"))
     assert "certificate is not signed by a CA pyups trusts" in commbad["MESSAGE"]
     assert run.stop() == 0
 
 
 def test_run_with_tls_verify_off_works_without_a_ca(
-    tls_upsd: NutServer, pyups: Start, tmp_path: Path
+    tls_upsd: TlsNutServer, pyups: Start, tmp_path: Path
 ) -> None:
     run = pyups("run", "-c", tls_config(tmp_path, tls_upsd, "tls = true\ntls_verify = false\n"))
     assert run.wait_event("STARTUP")["PYUPS_STATUS"] == "OL CHRG"
@@ -259,7 +251,7 @@ def test_run_with_tls_verify_off_works_without_a_ca(
 def test_upsd_restarted_under_a_tls_session_gives_commbad_then_commok(
     pyups: Start, tmp_path: Path
 ) -> None:
-    with NutServer(maxage=3, tls=True) as nut:
+    with TlsNutServer(maxage=3) as nut:
         config = tls_config(tmp_path, nut, f'tls = true\nca_file = "{nut.ca_file}"\n')
         run = pyups("run", "-c", config)
         run.wait_event("STARTUP")
@@ -273,7 +265,7 @@ def test_upsd_restarted_under_a_tls_session_gives_commbad_then_commok(
 
 
 def test_an_instcmd_action_goes_over_tls_with_the_admin_login(
-    tls_upsd: NutServer, pyups: Start, tmp_path: Path
+    tls_upsd: TlsNutServer, pyups: Start, tmp_path: Path
 ) -> None:
     rule = '[[rule]]\nname = "at-start"\non = ["STARTUP"]\ndo = [{ instcmd = "load.off" }]\n'
     ups = f'tls = true\nca_file = "{tls_upsd.ca_file}"\n' + login(tmp_path, tls_upsd)
@@ -289,25 +281,9 @@ def test_an_instcmd_action_goes_over_tls_with_the_admin_login(
 
 
 def test_the_dispatcher_never_sends_an_instcmd_in_clear_text_to_a_plain_upsd(
-    nut: NutServer, tls_upsd: NutServer
+    nut: NutServer, tls_upsd: TlsNutServer
 ) -> None:
-    events: list[Event] = []
-    lock = threading.Lock()
-
-    def emit(event: Event) -> None:
-        with lock:
-            events.append(event)
-
     key = UpsAddress("eaton800", nut.server)
-    dispatcher = Dispatcher(
-        emit,
-        lambda message, priority: None,
-        dry_run=False,
-        shutdown_command=["/bin/true"],
-        credentials={key: (nut.admin_user, nut.admin_password)},
-        tls={key: Tls(str(tls_upsd.ca_file))},
-        nut_timeout=5.0,
-    )
     trigger = Event(
         name="RULE",
         ups="eaton800",
@@ -319,9 +295,12 @@ def test_the_dispatcher_never_sends_an_instcmd_in_clear_text_to_a_plain_upsd(
         priority="crit",
         message="on battery",
     )
-    dispatcher.submit(ActionRequest(InstcmdAction("load.off"), trigger))
-    dispatcher.close(15)
-    [event] = events
+    [event] = dispatched(
+        [ActionRequest(InstcmdAction("load.off"), trigger)],
+        credentials={key: (nut.admin_user, nut.admin_password)},
+        tls={key: Tls(str(tls_upsd.ca_file))},
+        nut_timeout=5.0,
+    )
     assert event.reason == "TLS"
     assert "does not offer TLS" in event.outcome
     assert nut.admin_password not in event.outcome
@@ -332,7 +311,7 @@ def test_the_dispatcher_never_sends_an_instcmd_in_clear_text_to_a_plain_upsd(
 # --- the everyday commands -------------------------------------------------------------------
 
 
-def test_status_with_tls_prints_the_variables_like_without(tls_upsd: NutServer) -> None:
+def test_status_with_tls_prints_the_variables_like_without(tls_upsd: TlsNutServer) -> None:
     before = handshakes(tls_upsd)
     secure = cli("status", tls_upsd.address(), "--tls", "--ca-file", str(tls_upsd.ca_file))
     plain = cli("status", tls_upsd.address())
@@ -342,7 +321,7 @@ def test_status_with_tls_prints_the_variables_like_without(tls_upsd: NutServer) 
     assert handshakes(tls_upsd) == before + 1
 
 
-def test_list_and_commands_take_tls_too(tls_upsd: NutServer) -> None:
+def test_list_and_commands_take_tls_too(tls_upsd: TlsNutServer) -> None:
     ca = str(tls_upsd.ca_file)
     listed = cli("list", str(tls_upsd.server), "--tls", "--ca-file", ca)
     assert (listed.returncode, listed.stdout) == (0, "eaton800: Simulated eaton800\n")
@@ -352,7 +331,7 @@ def test_list_and_commands_take_tls_too(tls_upsd: NutServer) -> None:
 
 
 def test_status_with_tls_against_a_plain_upsd_is_one_line_and_exit_1(
-    nut: NutServer, tls_upsd: NutServer
+    nut: NutServer, tls_upsd: TlsNutServer
 ) -> None:
     done = cli("status", nut.address(), "--tls", "--ca-file", str(tls_upsd.ca_file))
     assert done.returncode == 1
@@ -365,7 +344,7 @@ def test_status_with_tls_against_a_plain_upsd_is_one_line_and_exit_1(
 
 
 def test_status_with_an_unknown_ca_says_which_option_to_set(
-    tls_upsd: NutServer, other_ca: str
+    tls_upsd: TlsNutServer, other_ca: str
 ) -> None:
     done = cli("status", tls_upsd.address(), "--tls", "--ca-file", other_ca)
     assert done.returncode == 1
@@ -376,13 +355,13 @@ def test_status_with_an_unknown_ca_says_which_option_to_set(
     assert (insecure.returncode, insecure.stdout) == (0, "OL CHRG\n")
 
 
-def test_ca_file_without_tls_is_a_usage_error(tls_upsd: NutServer) -> None:
+def test_ca_file_without_tls_is_a_usage_error(tls_upsd: TlsNutServer) -> None:
     done = cli("status", tls_upsd.address(), "--ca-file", str(tls_upsd.ca_file))
     assert done.returncode == 2
     assert done.stderr == "pyups: --ca-file only applies with --tls; add --tls\n"
 
 
-def test_cmd_over_tls_with_the_admin_login(tls_upsd: NutServer, tmp_path: Path) -> None:
+def test_cmd_over_tls_with_the_admin_login(tls_upsd: TlsNutServer, tmp_path: Path) -> None:
     secret = tmp_path / "admin.secret"
     secret.write_text(tls_upsd.admin_password + "\n")
     secret.chmod(0o600)
@@ -396,7 +375,7 @@ def test_cmd_over_tls_with_the_admin_login(tls_upsd: NutServer, tmp_path: Path) 
 
 
 def test_cmd_takes_tls_from_the_config_entry(
-    nut: NutServer, tls_upsd: NutServer, tmp_path: Path
+    nut: NutServer, tls_upsd: TlsNutServer, tmp_path: Path
 ) -> None:
     ups = f'tls = true\nca_file = "{tls_upsd.ca_file}"\n' + login(tmp_path, tls_upsd)
     config = tls_config(tmp_path, tls_upsd, ups)

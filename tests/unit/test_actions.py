@@ -15,6 +15,9 @@ from pyups.address import Server
 from pyups.core.events import Event, finish
 from pyups.core.rules import ActionRequest, ExecAction, InstcmdAction, ShutdownAction
 from pyups.sim import free_port
+from tests.harness.dispatch import Recorder, make_dispatcher
+from tests.harness.procs import alive
+from tests.harness.wait import TimedOut, wait_until
 
 MESSAGE = "UPS eaton800 on battery; 87% left"
 
@@ -44,33 +47,6 @@ def script(tmp_path: Path, name: str, body: str) -> str:
     return str(path)
 
 
-class Recorder:
-    """Collects what the dispatcher emits and notes, from any thread."""
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-        self.notes: list[tuple[str, str]] = []
-        self._lock = threading.Lock()
-
-    def emit(self, event: Event) -> None:
-        with self._lock:
-            self.events.append(event)
-
-    def note(self, message: str, priority: str) -> None:
-        with self._lock:
-            self.notes.append((message, priority))
-
-    def wait(self, count: int, timeout: float = 10.0) -> list[Event]:
-        deadline = time.monotonic() + timeout
-        while len(self.events) < count:
-            assert time.monotonic() < deadline, f"only {len(self.events)} of {count} ACTIONs"
-            time.sleep(0.01)
-        return list(self.events)
-
-    def reasons(self) -> list[str | None]:
-        return [event.reason for event in self.events]
-
-
 MakeDispatcher = Callable[..., tuple[Dispatcher, Recorder]]
 
 
@@ -80,13 +56,7 @@ def dispatcher() -> Iterator[MakeDispatcher]:
 
     def make(**options: object) -> tuple[Dispatcher, Recorder]:
         recorder = Recorder()
-        settings: dict[str, object] = {
-            "dry_run": False,
-            "shutdown_command": ["/bin/true"],
-            "credentials": {},
-        }
-        settings.update(options)
-        made.append(Dispatcher(recorder.emit, recorder.note, **settings))  # type: ignore[arg-type]
+        made.append(make_dispatcher(recorder, **options))
         return made[-1], recorder
 
     yield make
@@ -102,20 +72,11 @@ def run_one(make: MakeDispatcher, action: object, event: Event | None = None) ->
     return action_event
 
 
-def alive(pid: int) -> bool:
-    """True while ``pid`` runs (a zombie waiting to be reaped does not count)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state not in ("Z", "X")
-
-
 def wait_for_file(path: Path, timeout: float = 5.0) -> str:
-    deadline = time.monotonic() + timeout
-    while not (path.exists() and path.read_text().endswith("\n")):
-        assert time.monotonic() < deadline, f"{path} was not written"
-        time.sleep(0.01)
+    try:
+        wait_until(lambda: path.exists() and path.read_text().endswith("\n"), timeout, every=0.01)
+    except TimedOut:
+        raise TimedOut(f"{path} was not written") from None
     return path.read_text()
 
 

@@ -23,23 +23,10 @@ from pyups.commands.events import (
     parse_since,
     record_of,
 )
+from tests.harness.pyups import EVENTS_JSON_KEYS
 
 # Tuesday 2026-11-24 15:30:45 in Berlin (UTC+1 in winter).
 NOW = datetime(2026, 11, 24, 14, 30, 45, tzinfo=UTC)
-KEYS = {
-    "time",
-    "t",
-    "ups",
-    "server",
-    "event",
-    "priority",
-    "message",
-    "status",
-    "prev_status",
-    "rule",
-    "reason",
-    "pid",
-}
 
 
 @pytest.fixture
@@ -170,7 +157,7 @@ def reader_entry(**fields: Any) -> dict[str, Any]:
 @pytest.mark.usefixtures("berlin")
 def test_a_record_has_every_key_with_the_entry_values() -> None:
     record = record_of(reader_entry())
-    assert set(record) == KEYS
+    assert set(record) == EVENTS_JSON_KEYS
     assert record == {
         "time": "2026-11-24T15:26:01.250000+01:00",
         "t": datetime(2026, 11, 24, 14, 26, 1, 250000, tzinfo=UTC).timestamp(),
@@ -439,7 +426,7 @@ def test_json_is_one_document_with_every_key(
         ("ONLINE", "ONLINE 4"),
         ("STARTUP", "STARTUP 6"),
     ]
-    assert all(set(r) == KEYS for r in document)
+    assert all(set(r) == EVENTS_JSON_KEYS for r in document)
 
 
 def test_nothing_found_says_so_on_stderr_only(

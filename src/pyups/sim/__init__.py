@@ -1,15 +1,13 @@
 """A private NUT server: real upsd and dummy-ups drivers in a temporary directory on loopback.
 
-``pyups demo`` plays a power cut on it, and the test suite runs against it. Debian's
+``pyups demo`` plays a power cut on it; the test suite and the benchmarks (their harness is
+tests/harness/, not installed) run against it too. Debian's
 ``/usr/sbin/upsd`` is a wrapper that reads ``/etc/nut``, so the binaries in ``/lib/nut`` are
 started directly with ``NUT_CONFPATH``/``NUT_STATEPATH``/``NUT_ALTPIDPATH`` pointing at the
 temporary directory. Every process is started by this class and ended by its PID.
 
-With ``tls=True`` upsd also serves STARTTLS. Debian builds upsd with NSS, so it reads its key
-and certificate from an NSS database (``CERTPATH``/``CERTIDENT`` in upsd.conf), made here with
-NSS's ``certutil`` (Debian's libnss3-tools): a self-signed CA and a server certificate for the
-listening address and ``localhost`` signed by it. The CA is exported as PEM to ``ca_file``,
-which is what a client verifies upsd with.
+:meth:`NutServer.upsd_conf` is upsd.conf's text; a subclass adds lines to it (the test
+harness's TLS server adds its certificate database there).
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
@@ -36,7 +33,6 @@ from pyups.nut import Connection, NutError
 
 _NUT_DIRS = ("/lib/nut", "/usr/lib/nut", "/usr/libexec/nut")
 INSTALL_HINT = "install NUT's server with: sudo apt-get install nut-server nut-client"
-CERTUTIL_HINT = "install NSS's certutil with: sudo apt-get install libnss3-tools"
 
 
 class SimulatorError(RuntimeError):
@@ -64,91 +60,6 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-@dataclass(frozen=True)
-class Certificates:
-    """An NSS database holding a CA and a server certificate signed by it, for upsd.
-
-    ``nickname`` and ``password`` are what upsd.conf's ``CERTIDENT`` names; ``ca_file`` is the
-    CA certificate in PEM, for clients.
-    """
-
-    database: Path
-    nickname: str
-    password: str
-    ca_file: Path
-
-
-def make_certificates(
-    directory: Path, hosts: tuple[str, ...] = ("127.0.0.1", "localhost"), name: str = "pyups"
-) -> Certificates:
-    """A fresh CA and a server certificate for ``hosts`` in ``directory`` (made if needed).
-
-    The recipe (``certutil`` from libnss3-tools)::
-
-        certutil -N -d sql:DB -f PWFILE
-        certutil -S -x -d sql:DB -f PWFILE -z NOISE -n CA -s "CN=pyups test CA RANDOM" \\
-            -t CT,C,C -m SERIAL -v 12 -2 --keyUsage certSigning,crlSigning
-            # -2 asks three questions, answered on stdin: y (a CA), -1 (no path length), y
-        certutil -S -d sql:DB -f PWFILE -z NOISE -n upsd -c CA -s CN=127.0.0.1 -t u,u,u \\
-            -m SERIAL -v 12 --extSAN ip:127.0.0.1,dns:localhost \\
-            --keyUsage digitalSignature,keyEncipherment --extKeyUsage serverAuth
-        certutil -L -d sql:DB -n CA -a > ca.pem
-
-    upsd.conf then says ``CERTPATH DB`` and ``CERTIDENT "upsd" "PASSWORD"``. Every CA gets
-    its own name and every certificate a random serial, so two CAs made here never pass for
-    one another.
-    """
-    certutil = shutil.which("certutil")
-    if certutil is None:
-        raise SimulatorError(f"certutil not found; {CERTUTIL_HINT}")
-    directory.mkdir(parents=True, exist_ok=True)
-    database = directory / "nssdb"
-    database.mkdir(mode=0o700, exist_ok=True)
-    password = secrets.token_hex(12)
-    pwfile, noise = directory / "nss-password", directory / "nss-noise"
-    pwfile.write_text(password + "\n")
-    pwfile.chmod(0o600)
-    noise.write_bytes(secrets.token_bytes(64))
-    noise.chmod(0o600)
-    db = ["-d", f"sql:{database}", "-f", str(pwfile), "-z", str(noise)]
-    san = ",".join(f"ip:{h}" if _is_ip(h) else f"dns:{h}" for h in dict.fromkeys(hosts))
-
-    def run(*args: str, answers: str = "") -> str:
-        done = subprocess.run(
-            [certutil, *args], input=answers, capture_output=True, text=True, check=False
-        )
-        if done.returncode != 0:
-            why = (done.stderr or done.stdout).strip().splitlines()
-            raise SimulatorError(
-                f"certutil {args[0]} failed: {why[-1] if why else done.returncode}"
-            )
-        return done.stdout
-
-    run("-N", "-d", f"sql:{database}", "-f", str(pwfile))
-    run(
-        "-S", "-x", *db, "-n", "CA", "-s", f"CN={name} test CA {secrets.token_hex(4)},O=pyups",
-        "-t", "CT,C,C",
-        "-m", str(secrets.randbelow(2**31) + 1), "-v", "12", "-2",
-        "--keyUsage", "certSigning,crlSigning", answers="y\n-1\ny\n",
-    )  # fmt: skip
-    run(
-        "-S", *db, "-n", "upsd", "-c", "CA", "-s", f"CN={hosts[0]},O=pyups", "-t", "u,u,u",
-        "-m", str(secrets.randbelow(2**31) + 1), "-v", "12", "--extSAN", san,
-        "--keyUsage", "digitalSignature,keyEncipherment", "--extKeyUsage", "serverAuth",
-    )  # fmt: skip
-    ca_file = directory / "ca.pem"
-    ca_file.write_text(run("-L", "-d", f"sql:{database}", "-n", "CA", "-a"))
-    return Certificates(database, "upsd", password, ca_file)
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host)
-    except OSError:
-        return False
-    return True
-
-
 class NutServer:
     """upsd plus one dummy-ups driver per simulated UPS; use as a context manager."""
 
@@ -160,8 +71,6 @@ class NutServer:
         port: int | None = None,
         maxage: int = 15,
         extra_users: str = "",
-        tls: bool = False,
-        certificate_names: tuple[str, ...] = (),
         pollinterval: int | None = None,
     ) -> None:
         self._programs = {name: find_nut_program(name) for name in ("upsd", "dummy-ups")}
@@ -175,10 +84,6 @@ class NutServer:
         self.admin_user = "pyups-admin"
         self.admin_password = secrets.token_hex(12)
         self.workdir = Path(tempfile.mkdtemp(prefix="pyups-nut-"))
-        self.tls = tls
-        # What upsd's certificate is valid for: by default its address, 127.0.0.1, localhost.
-        self.certificate_names = certificate_names or (host, "127.0.0.1", "localhost")
-        self.certificates: Certificates | None = None
         self._user = pwd.getpwuid(os.getuid()).pw_name
         self._drivers: dict[str, subprocess.Popen[bytes]] = {}
         self._upsd: subprocess.Popen[bytes] | None = None
@@ -218,13 +123,6 @@ class NutServer:
         for name in list(self._drivers):
             self.stop_driver(name)
         shutil.rmtree(self.workdir, ignore_errors=True)
-
-    @property
-    def ca_file(self) -> Path:
-        """The CA that signed upsd's certificate, in PEM (``tls=True`` only)."""
-        if self.certificates is None:
-            raise SimulatorError("this NutServer was not started with tls=True")
-        return self.certificates.ca_file
 
     def address(self, ups: str = "eaton800") -> str:
         """``UPS@HOST:PORT`` as pyups and upsc take it."""
@@ -350,19 +248,14 @@ class NutServer:
             log = (self.workdir / "upsd.log").read_text(errors="replace").strip().splitlines()
             raise SimulatorError(f"upsd exited: {log[-1] if log else 'no output'}")
 
+    def upsd_conf(self) -> str:
+        """upsd.conf: where it listens and how old a driver's data may get."""
+        return f"LISTEN {self.server.host} {self.server.port}\nMAXAGE {self.maxage}\n"
+
     def _write_config(self) -> None:
-        upsd_conf = f"LISTEN {self.server.host} {self.server.port}\nMAXAGE {self.maxage}\n"
-        if self.tls:
-            names = self.certificate_names
-            certs = self.certificates = make_certificates(self.workdir / "tls", names)
-            upsd_conf += (
-                f"CERTPATH {certs.database}\n"
-                f'CERTIDENT "{certs.nickname}" "{certs.password}"\n'
-                "DISABLE_WEAK_SSL true\n"
-            )
         files = {
             "nut.conf": "MODE=netserver\n",
-            "upsd.conf": upsd_conf,
+            "upsd.conf": self.upsd_conf(),
             "upsd.users": (
                 f"[{self.admin_user}]\n  password = {self.admin_password}\n"
                 "  actions = SET\n  instcmds = ALL\n" + self.extra_users
@@ -383,14 +276,16 @@ class NutServer:
         self.workdir.chmod(0o700)
 
 
-def end_process(process: subprocess.Popen[Any], timeout: float = 5.0) -> None:
-    """Terminate one process we started (resuming it first if it was frozen); SIGKILL if it
-    is still there after ``timeout`` seconds."""
+def end_process(
+    process: subprocess.Popen[Any], timeout: float = 5.0, sig: int = signal.SIGTERM
+) -> None:
+    """Stop one process we started with ``sig`` (resuming it first if it was frozen); SIGKILL
+    if it is still there after ``timeout`` seconds."""
     if process.poll() is not None:
         return
-    for sig in (signal.SIGCONT, signal.SIGTERM):
+    for each in (signal.SIGCONT, sig):
         with contextlib.suppress(ProcessLookupError):
-            os.kill(process.pid, sig)
+            os.kill(process.pid, each)
     try:
         process.wait(timeout)
     except subprocess.TimeoutExpired:

@@ -15,12 +15,16 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from pyups.sim import SimulatorError
+
+from .procs import gone
+from .wait import TimedOut, wait_until
 
 JOURNAL_SOCKET = "/run/systemd/journal/socket"
 JOURNALD = "/lib/systemd/systemd-journald"
@@ -76,12 +80,11 @@ def _start() -> None:
         [JOURNALD], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
     Path(SHARED_PID).write_text(f"{process.pid}\n")
-    deadline = time.monotonic() + 10
-    while not journal_answers():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise SimulatorError("systemd-journald did not start")
-        time.sleep(0.05)
+    try:
+        wait_until(journal_answers, 10, what="journald's socket", process=process)
+    except TimedOut:
+        process.kill()
+        raise SimulatorError("systemd-journald did not start") from None
 
 
 def _stop_if_alone(lock: int) -> None:
@@ -94,19 +97,10 @@ def _stop_if_alone(lock: int) -> None:
     except (OSError, ValueError):
         return  # the host's own journald, or none started here
     Path(SHARED_PID).unlink()
-    with contextlib.suppress(OSError):
-        if Path(f"/proc/{pid}/exe").resolve() == Path(JOURNALD).resolve():
+    with contextlib.suppress(OSError, psutil.Error):
+        if Path(psutil.Process(pid).exe()).resolve() == Path(JOURNALD).resolve():
             os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + 10
-            while not _gone(pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
+            with contextlib.suppress(TimedOut):
+                wait_until(lambda: gone(pid), 10, what="journald's end")
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)  # reap it if this process started it
-
-
-def _gone(pid: int) -> bool:
-    """Exited: no process, or a zombie waiting for a parent that may never reap it."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return True

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from .wait import repeat_until
 
 
 class Receiver:
@@ -45,7 +46,5 @@ class Receiver:
         self._server.server_close()
 
     def wait(self, count: int, timeout: float = 15.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while len(self.posts) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return self.posts
+        """The posts once there are ``count`` of them, or all there are after ``timeout``."""
+        return repeat_until(lambda: self.posts, lambda posts: len(posts) >= count, timeout)

@@ -17,6 +17,7 @@ import socket
 import threading
 import time
 
+from pyups.address import Server
 from pyups.nut.protocol import quote
 
 DEFAULT_VARS = {
@@ -56,6 +57,10 @@ class FakeUpsd:
     @property
     def address(self) -> str:
         return f"{self.ups}@127.0.0.1:{self.port}"
+
+    @property
+    def server(self) -> Server:
+        return Server("127.0.0.1", self.port)
 
     def start(self) -> None:
         self._sock.listen(16)
@@ -124,8 +129,8 @@ class FakeUpsd:
             chunk = b"A" * 65536
             return self._idle(lambda: client.sendall(chunk))
         if mode == "trickle":
-            reply = iter(self._reply(words).encode())
-            return self._idle(lambda: client.sendall(bytes([next(reply, 32)])), pause=1.0)
+            rest = iter(self._reply(words).encode())
+            return self._idle(lambda: client.sendall(bytes([next(rest, 32)])), pause=1.0)
         raise ValueError(mode)
 
     def _idle(self, action: object, pause: float = 0.0) -> bool:

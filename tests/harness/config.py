@@ -1,0 +1,78 @@
+"""pyups configurations for tests and benchmarks, written as TOML text."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from pyups.address import Server
+from pyups.sim import NutServer
+
+from .pyups import cli
+
+
+def ups_table(name: str, server: object, extra: str = "") -> str:
+    """One ``[[ups]]`` table; ``extra`` holds more of its keys, one per line."""
+    return f'[[ups]]\nname = "{name}"\nserver = "{server}"\n{extra}'
+
+
+def monitor_table(settings: Mapping[str, object]) -> str:
+    """``[monitor]`` with these keys, their values TOML already."""
+    return "[monitor]\n" + "".join(f"{k} = {v}\n" for k, v in settings.items())
+
+
+def checked_config(tmp_path: Path, monitor: Mapping[str, str], body: str) -> str:
+    """``tmp_path/pyups.conf``: ``[monitor]`` with these keys (TOML values), then ``body``.
+
+    Owner-readable only, and accepted by ``pyups check-config``, so a test fails on its own
+    typo, not later on a puzzling monitor.
+    """
+    path = tmp_path / "pyups.conf"
+    path.write_text(monitor_table(monitor) + body)
+    path.chmod(0o600)
+    check = cli("check-config", "-c", str(path))
+    assert check.returncode == 0, check.stderr
+    return str(path)
+
+
+def write_config(
+    tmp_path: Path,
+    nut: NutServer,
+    rules: str = "",
+    *,
+    login: bool = False,
+    ups: str = "",
+    **monitor: str,
+) -> str:
+    """A checked config watching the simulated eaton800 with short timers, plus ``rules``.
+
+    ``monitor`` overrides ``[monitor]`` keys (TOML values); ``ups`` adds keys (TOML lines) to
+    the ``[[ups]]`` table; ``login`` logs in as the server's admin, its password in a
+    password_file.
+    """
+    settings = {
+        "interval": '"0.3s"',
+        "interval_alert": '"0.3s"',
+        "timeout": '"1s"',
+        "state_file": f'"{tmp_path}/state.json"',
+        **monitor,
+    }
+    if login:
+        ups += f'username = "{nut.admin_user}"\npassword_file = "{tmp_path}/secret"\n'
+        (tmp_path / "secret").write_text(nut.admin_password + "\n")
+    return checked_config(tmp_path, settings, ups_table("eaton800", nut.server, ups) + rules)
+
+
+def pyups_config(
+    servers: Sequence[tuple[Server, Sequence[str]]], interval: float, **monitor: object
+) -> str:
+    """A config polling every listed UPS at ``interval``, alert interval the same, no state;
+    ``monitor`` adds ``[monitor]`` keys (TOML values)."""
+    settings = {
+        "interval": f'"{interval}s"',
+        "interval_alert": f'"{interval}s"',
+        "state_file": '""',
+        **monitor,
+    }
+    upses = (ups_table(name, server) for server, names in servers for name in names)
+    return monitor_table(settings) + "".join(upses)
