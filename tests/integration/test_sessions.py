@@ -15,7 +15,6 @@ import pytest
 from pyups.nut import Attach, Connection, NutError
 from pyups.sim import NutServer
 
-
 USERS = """
 [monprimary]
   password = primary-secret
