@@ -6,6 +6,8 @@ simulator's own (it ends upsd and its drivers the same way).
 
 from __future__ import annotations
 
+import contextlib
+
 import psutil
 
 from pyups.sim import end_process
@@ -17,7 +19,7 @@ __all__ = [
     "end_process",
     "gone",
     "open_fds",
-    "pids_named",
+    "pids_marked",
     "rss_mib",
     "sys_seconds",
     "threads",
@@ -66,6 +68,12 @@ def alive(pid: int) -> bool:
     return not gone(pid)
 
 
-def pids_named(*names: str) -> set[int]:
-    """PIDs of every process on the machine whose name (``comm``) is one of ``names``."""
-    return {p.pid for p in psutil.process_iter(["name"]) if p.info["name"] in names}
+def pids_marked(variable: str, value: str) -> set[int]:
+    """PIDs of every process whose environment has ``variable=value`` (inherited from a
+    process a test started), so that one test's leftovers are told from another's."""
+    found = set()
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            if process.environ().get(variable) == value:
+                found.add(process.pid)
+    return found
