@@ -1,0 +1,1 @@
+"""Test harnesses: fixtures and helpers that start real components; not product code."""

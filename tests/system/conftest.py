@@ -1,0 +1,53 @@
+"""Fixtures of the system tier: a booted system (tests/harness/system.py) and a upsd.
+
+The systems share the host's network namespace, so pyups inside reaches the upsd a test
+starts on the host's loopback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from pyups.sim import NutServer
+
+from ..harness.system import System, boot, console_sections, installed_layer
+
+__all__ = ["boot", "configure", "installed_layer", "nut"]
+
+CONFIG = "/etc/pyups/pyups.conf"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    """A failed test's report shows the console of every system it booted."""
+    report = yield
+    if report.failed:
+        report.sections.extend(console_sections(item))
+    return report
+
+
+@pytest.fixture
+def nut() -> Iterator[NutServer]:
+    """A private upsd serving the simulated eaton800, on the host's loopback."""
+    with NutServer(maxage=3) as server:
+        yield server
+
+
+def configure(system: System, nut: NutServer, rules: str = "", **monitor: str) -> str:
+    """Write /etc/pyups/pyups.conf of ``system`` (mode 600): eaton800 on ``nut``, short
+    timers, ``monitor`` keys (TOML values) and ``rules``; checked with the installed
+    ``pyups check-config``. Returns the text."""
+    settings = {"interval": '"0.5s"', "interval_alert": '"0.5s"', "timeout": '"1s"', **monitor}
+    text = (
+        "[monitor]\n"
+        + "".join(f"{k} = {v}\n" for k, v in settings.items())
+        + f'\n[[ups]]\nname = "eaton800"\nserver = "{nut.server}"\n'
+        + rules
+    )
+    path = system.path(CONFIG)
+    path.write_text(text)
+    path.chmod(0o600)
+    system.run("pyups", "check-config", check=True)
+    return text

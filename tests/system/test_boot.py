@@ -1,0 +1,80 @@
+"""The harness itself: a system boots on a copy of / and never touches the real one."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ..harness.system import LAUNCHER, BootError, System
+
+Boot = Callable[..., System]
+
+
+def test_systemd_runs_on_a_copy_and_leaves_the_real_tmp_alone(boot: Boot) -> None:
+    marker = Path("/tmp") / f"pyups-system-marker-{uuid.uuid4().hex}"
+    marker.write_text("still here\n")
+    try:
+        system = boot()
+        assert system.run("findmnt", "-n", "-o", "FSTYPE", "/").stdout.strip() == "overlay"
+        assert system.run("systemd-detect-virt", "--container").stdout.strip() == "container-other"
+        assert not system.path(str(marker)).exists()  # its /tmp is a tmpfs of its own
+        written = system.path("/etc/pyups-system-test")
+        written.write_text("only in the copy\n")
+        assert system.poweroff() == -2  # PID 1 ends by the kernel's SIGINT after reboot()
+        assert marker.read_text() == "still here\n"
+        assert not Path("/etc/pyups-system-test").exists()
+    finally:
+        marker.unlink()
+
+
+def test_the_launcher_refuses_to_start_systemd_outside_its_namespaces(tmp_path: Path) -> None:
+    """It checks first that it is PID 1 in a mount namespace other than the host's."""
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+           "PYUPS_HOST_MNTNS": os.readlink("/proc/self/ns/mnt")}
+    for prefix in ([], ["unshare", "--fork", "--pid"]):
+        result = subprocess.run(
+            [*prefix, "sh", "-c", LAUNCHER], env=env, capture_output=True, text=True,
+            timeout=30, check=False,
+        )  # fmt: skip
+        assert result.returncode == 97, result
+        assert "pyups-system launcher:" in result.stderr
+    assert "not PID 1" in subprocess.run(
+        ["sh", "-c", LAUNCHER], env=env, capture_output=True, text=True, check=False
+    ).stderr
+
+
+def test_a_failed_boot_says_why_with_the_console(tmp_path: Path, installed_layer: Path) -> None:
+    broken = "[Unit]\nDescription=pyups-test broken\n[Service]\nExecStart=/bin/false\n" \
+        "[Install]\nWantedBy=multi-user.target\n"
+    system = System(tmp_path, layers=[installed_layer], files={
+        "/etc/systemd/system/pyups-broken.service": broken,
+    })
+    link = system.layers[-1] / "etc/systemd/system/multi-user.target.wants/pyups-broken.service"
+    link.parent.mkdir(parents=True)
+    link.symlink_to("/etc/systemd/system/pyups-broken.service")
+    try:
+        with pytest.raises(BootError) as failed:
+            system.boot()
+    finally:
+        system.kill()
+    message = str(failed.value)
+    assert "the system is 'degraded'" in message
+    assert "pyups-broken.service" in message
+    assert "---- console ----" in message
+    assert "pyups-broken.service: Failed with result 'exit-code'." in message
+
+
+def test_a_late_shutdown_hook_runs_with_poweroff_as_its_argument(boot: Boot) -> None:
+    """systemd unmounts bind mounts before it runs the hooks: they are seen on the console."""
+    system = boot()
+    hook = system.path("/usr/lib/systemd/system-shutdown/pyups-test-hook")
+    hook.write_text('#!/bin/sh\necho "pyups-test-hook ran: $*" > /dev/console\n')
+    hook.chmod(0o755)
+    assert system.poweroff() == -2
+    assert system.console is not None
+    assert "pyups-test-hook ran: poweroff\n" in system.console.text()
