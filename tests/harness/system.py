@@ -229,6 +229,21 @@ def remove_cgroup(path: Path, timeout: float = 10.0) -> None:
             time.sleep(0.05)
 
 
+def remove_stale_cgroups() -> None:
+    """Remove the cgroups of systems whose test session was killed before it could.
+
+    Each is named after the PID of the process that made it; one whose maker is gone and
+    that has no process left in it is stale.
+    """
+    for cgroup in cgroup2_root().glob("pyups-system-*"):
+        maker = cgroup.name.split("-")[2]
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{maker}").exists():
+                continue
+            if "populated 0" in (cgroup / "cgroup.events").read_text():
+                remove_cgroup(cgroup, timeout=0)
+
+
 class Console:
     """Reads the pty's master end into memory (and a file) until the other side closes."""
 
@@ -318,7 +333,7 @@ class System:
         base.mkdir(exist_ok=True)
         master, slave = os.openpty()
         self.console = Console(master, self.workdir / "console.log")
-        self.cgroup = cgroup2_root() / f"pyups-system-{token[:12]}"
+        self.cgroup = cgroup2_root() / f"pyups-system-{os.getpid()}-{token[:12]}"
         self.cgroup.mkdir()
         env = {
             "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
@@ -332,11 +347,14 @@ class System:
             "PYUPS_MASK": " ".join(self.masked),
             "PYUPS_HOOKS": " ".join(HOST_HOOKS),
         }
-        # Into the delegated cgroup first: the new cgroup namespace is rooted where unshare runs.
+        # Into the delegated cgroup first: the new cgroup namespace is rooted where unshare
+        # runs. Should pytest itself die, unshare gets SIGKILL (setpriv's parent-death
+        # signal) and so does PID 1 (--kill-child): no system outlives its test session.
         argv = [
             "sh", "-c", 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"', "sh", str(self.cgroup),
-            "unshare", "--fork", "--pid", "--mount", "--uts", "--cgroup", "--mount-proc",
-            "sh", "-c", LAUNCHER,
+            "setpriv", "--pdeathsig", "KILL",
+            "unshare", "--fork", "--kill-child=KILL", "--pid", "--mount", "--uts", "--cgroup",
+            "--mount-proc", "sh", "-c", LAUNCHER,
         ]  # fmt: skip
         try:
             self.process = subprocess.Popen(
@@ -438,11 +456,14 @@ class System:
         """A command inside the system (its mount, PID, UTS and cgroup namespaces)."""
         environment = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                        "LANG": "C.UTF-8", **(env or {})}
-        result = subprocess.run(
-            ["nsenter", "-t", str(self.pid1), "-m", "-p", "-u", "-C", "--", *argv],
-            capture_output=True, text=True, timeout=timeout, env=environment,
-            stdin=subprocess.DEVNULL, check=False,
-        )
+        try:
+            result = subprocess.run(
+                ["nsenter", "-t", str(self.pid1), "-m", "-p", "-u", "-C", "--", *argv],
+                capture_output=True, text=True, timeout=timeout, env=environment,
+                stdin=subprocess.DEVNULL, check=False,
+            )
+        except subprocess.TimeoutExpired:
+            self.fail(f"{argv} did not finish within {timeout}s")
         if check and result.returncode != 0:
             self.fail(f"{argv} exited with {result.returncode}:\n{result.stdout}{result.stderr}")
         return result
@@ -560,6 +581,7 @@ def installed_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """pyups as ``make install`` puts it on a system, once per session (see install_layer)."""
     if os.geteuid() != 0:
         pytest.fail("tests/system boots systemd in namespaces and mounts overlays: run as root")
+    remove_stale_cgroups()
     return install_layer(tmp_path_factory.mktemp("pyups-install"))
 
 
