@@ -6,9 +6,12 @@ PY := $(VENV)/bin/python
 # NUT's server and client (the real upsd/dummy-ups the demo and tests run), libsystemd and
 # pkg-config to build systemd-python, and Debian's venv/headers/compiler for a stock python3;
 # rsyslog and systemd (journald, journalctl, systemd-analyze) for the packaging tests;
-# prometheus (the server and promtool) for the metrics and alert-rule tests.
+# prometheus (the server and promtool) for the metrics and alert-rule tests;
+# for tests/system, which boots systemd in namespaces: mount (mount, and util-linux's unshare,
+# nsenter, setpriv, pivot_root), dbus (D-Bus and logind, the poweroff path through logind) and
+# python3-pip (the wheelhouse `make install` reads there, built with the system python).
 APT_PACKAGES := nut-server nut-client libsystemd-dev pkg-config python3-venv python3-dev gcc \
-	rsyslog systemd libnss3-tools prometheus
+	rsyslog systemd libnss3-tools prometheus mount dbus python3-pip
 STAMP := $(VENV)/.installed
 
 .PHONY: all deps apt-deps venv demo test lint typecheck unit integration bench clean
