@@ -3,8 +3,8 @@
 How one is made (``System.boot``):
 
 - The harness opens a pty (its master is read into ``console``) and creates a cgroup of its
-  own on the host's cgroup2 hierarchy, ``pyups-system-<id>``, the subtree delegated to the
-  system's systemd.
+  own on the host's cgroup2 hierarchy, ``pyups-system-<harness PID>-<token>``, the subtree
+  delegated to the system's systemd.
 - ``unshare --fork --pid --mount --uts --cgroup --mount-proc`` starts ``LAUNCHER`` (a shell
   script) as PID 1 of new namespaces, from inside that cgroup, with the pty as its
   terminal. The network namespace is the host's: the system reaches the test's upsd on the
@@ -56,6 +56,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SYSTEMD = "/lib/systemd/systemd"
 RESULTS_AT = "/pyups-test"  # where the test's results directory appears inside
 UPPER_AT = "/run/pyups-system/upper"  # the overlay's upper layer, read-only, inside
+# systemd's $container: without it, its shutdown would sync, swap off and detach the host's
+# loop, MD and DM devices.
 CONTAINER = "pyups-test"
 
 # Units the tests never need: hardware and kernel set-up, clocks, terminals, timers, and
@@ -126,6 +128,9 @@ BOOT_FILES = {
     ),
 }
 
+# PID 1 of the new namespaces until it execs systemd; its settings come in PYUPS_* variables
+# (System.boot). It refuses, exit status 97, unless it is PID 1 in a mount namespace of its
+# own, and checks again after pivot_root that / is the overlay it made.
 LAUNCHER = r"""
 set -eu
 die() { echo "pyups-system launcher: $*" >&2; exit 97; }
@@ -168,6 +173,7 @@ mkdir -p "$R$PYUPS_RESULTS_AT"
 mount --bind "$PYUPS_RESULTS" "$R$PYUPS_RESULTS_AT"
 for unit in $PYUPS_MASK; do ln -sfn /dev/null "$R/etc/systemd/system/$unit"; done
 for hook in $PYUPS_HOOKS; do rm -f "$R$hook"; done
+# Into the copy; the real root is detached, then / is checked before systemd may start.
 cd "$R"
 mkdir -p .pyups-oldroot
 pivot_root . .pyups-oldroot
@@ -180,8 +186,9 @@ rmdir /.pyups-oldroot
 [ "$(cat /run/pyups-system/upper/.pyups-system)" = "$PYUPS_TOKEN" ] || die "/ is not our overlay"
 [ "$(cat /.pyups-system)" = "$PYUPS_TOKEN" ] || die "/ is not our overlay"
 [ "$(readlink /proc/self/ns/mnt)" != "$PYUPS_HOST_MNTNS" ] || die "in the host mount namespace"
-exec env -i container=pyups-test PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  LANG=C.UTF-8 /lib/systemd/systemd </dev/console >/dev/console 2>&1
+exec env -i container="$PYUPS_CONTAINER" LANG=C.UTF-8 \
+  PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  /lib/systemd/systemd </dev/console >/dev/console 2>&1
 '
 """
 
@@ -209,7 +216,8 @@ def cgroup2_root() -> Path:
     else:
         raise BootError("no cgroup2 hierarchy is mounted: the nested systemd needs one")
     own = next(
-        line[3:] for line in Path("/proc/self/cgroup").read_text().splitlines()
+        line[3:]
+        for line in Path("/proc/self/cgroup").read_text().splitlines()
         if line.startswith("0::")
     )
     return mountpoint / own.lstrip("/")
@@ -274,15 +282,6 @@ class Console:
             data = b"".join(self._chunks)
         return re.sub(r"\r+\n", "\n", data.decode(errors="replace"))
 
-    def wait_for(self, pattern: str, timeout: float) -> re.Match[str] | None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            match = re.search(pattern, self.text(), re.M)
-            if match:
-                return match
-            time.sleep(0.05)
-        return re.search(pattern, self.text(), re.M)
-
     def close(self, timeout: float = 5.0) -> None:
         self._thread.join(timeout)
         with contextlib.suppress(OSError):
@@ -346,6 +345,7 @@ class System:
             "PYUPS_RESULTS_AT": RESULTS_AT,
             "PYUPS_MASK": " ".join(self.masked),
             "PYUPS_HOOKS": " ".join(HOST_HOOKS),
+            "PYUPS_CONTAINER": CONTAINER,
         }
         # Into the delegated cgroup first: the new cgroup namespace is rooted where unshare
         # runs. Should pytest itself die, unshare gets SIGKILL (setpriv's parent-death
@@ -450,17 +450,27 @@ class System:
     # -- inside -----------------------------------------------------------------------------
 
     def run(
-        self, *argv: str, timeout: float = 60.0, env: dict[str, str] | None = None,
+        self,
+        *argv: str,
+        timeout: float = 60.0,
+        env: dict[str, str] | None = None,
         check: bool = False,
     ) -> subprocess.CompletedProcess[str]:
         """A command inside the system (its mount, PID, UTS and cgroup namespaces)."""
-        environment = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                       "LANG": "C.UTF-8", **(env or {})}
+        environment = {
+            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "LANG": "C.UTF-8",
+            **(env or {}),
+        }
         try:
             result = subprocess.run(
                 ["nsenter", "-t", str(self.pid1), "-m", "-p", "-u", "-C", "--", *argv],
-                capture_output=True, text=True, timeout=timeout, env=environment,
-                stdin=subprocess.DEVNULL, check=False,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env=environment,
+                stdin=subprocess.DEVNULL,
+                check=False,
             )
         except subprocess.TimeoutExpired:
             self.fail(f"{argv} did not finish within {timeout}s")
@@ -479,8 +489,10 @@ class System:
 
     def messages(self, unit: str = "pyups.service") -> list[str]:
         """The MESSAGE of every journal entry of ``unit`` (its own and systemd's about it)."""
-        return [str(e.get("MESSAGE", "")) for e in self.entries(f"UNIT={unit}", "+",
-                                                                  f"_SYSTEMD_UNIT={unit}")]
+        return [
+            str(e.get("MESSAGE", ""))
+            for e in self.entries(f"UNIT={unit}", "+", f"_SYSTEMD_UNIT={unit}")
+        ]
 
     def show(self, unit: str, *properties: str) -> dict[str, str]:
         """``systemctl show -p ...`` as a dict."""
@@ -488,9 +500,7 @@ class System:
         out = self.run(*argv, check=True).stdout
         return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
-    def wait_until(
-        self, what: str, predicate: Callable[[], object], timeout: float = 20.0
-    ) -> None:
+    def wait_until(self, what: str, predicate: Callable[[], object], timeout: float = 20.0) -> None:
         """Poll ``predicate`` until it is true; fail (with the console) after ``timeout``."""
         deadline = time.monotonic() + timeout
         while not predicate():
@@ -507,8 +517,15 @@ class System:
 INSTALLED = ("opt/pyups", "usr/local", "etc/pyups", "var/lib/pyups", "var/lib/systemd/catalog")
 # Left out of the source tree copied into the system: local environments and caches.
 NOT_SOURCE = shutil.ignore_patterns(
-    ".git", ".venv", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", "build",
-    "*.egg-info", "results",
+    ".git",
+    ".venv",
+    "__pycache__",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    "build",
+    "*.egg-info",
+    "results",
 )
 
 

@@ -34,8 +34,10 @@ def test_systemd_runs_on_a_copy_and_leaves_the_real_tmp_alone(boot: Boot) -> Non
 
 def test_the_launcher_refuses_to_start_systemd_outside_its_namespaces(tmp_path: Path) -> None:
     """It checks first that it is PID 1 in a mount namespace other than the host's."""
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-           "PYUPS_HOST_MNTNS": os.readlink("/proc/self/ns/mnt")}
+    env = {
+        "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+        "PYUPS_HOST_MNTNS": os.readlink("/proc/self/ns/mnt"),
+    }
     for prefix in ([], ["unshare", "--fork", "--pid"]):
         result = subprocess.run(
             [*prefix, "sh", "-c", LAUNCHER], env=env, capture_output=True, text=True,
@@ -43,17 +45,26 @@ def test_the_launcher_refuses_to_start_systemd_outside_its_namespaces(tmp_path: 
         )  # fmt: skip
         assert result.returncode == 97, result
         assert "pyups-system launcher:" in result.stderr
-    assert "not PID 1" in subprocess.run(
-        ["sh", "-c", LAUNCHER], env=env, capture_output=True, text=True, check=False
-    ).stderr
+    assert (
+        "not PID 1"
+        in subprocess.run(
+            ["sh", "-c", LAUNCHER], env=env, capture_output=True, text=True, check=False
+        ).stderr
+    )
 
 
 def test_a_failed_boot_says_why_with_the_console(tmp_path: Path, installed_layer: Path) -> None:
-    broken = "[Unit]\nDescription=pyups-test broken\n[Service]\nExecStart=/bin/false\n" \
+    broken = (
+        "[Unit]\nDescription=pyups-test broken\n[Service]\nExecStart=/bin/false\n"
         "[Install]\nWantedBy=multi-user.target\n"
-    system = System(tmp_path, layers=[installed_layer], files={
-        "/etc/systemd/system/pyups-broken.service": broken,
-    })
+    )
+    system = System(
+        tmp_path,
+        layers=[installed_layer],
+        files={
+            "/etc/systemd/system/pyups-broken.service": broken,
+        },
+    )
     link = system.layers[-1] / "etc/systemd/system/multi-user.target.wants/pyups-broken.service"
     link.parent.mkdir(parents=True)
     link.symlink_to("/etc/systemd/system/pyups-broken.service")

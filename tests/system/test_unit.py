@@ -108,9 +108,7 @@ message = "rule {name} saw {{ups}} on battery"
 """
 
 
-def test_reload_applies_a_good_file_and_refuses_a_broken_one(
-    boot: Boot, nut: NutServer
-) -> None:
+def test_reload_applies_a_good_file_and_refuses_a_broken_one(boot: Boot, nut: NutServer) -> None:
     system = boot()
     configure(system, nut)
     enable_now(system)
@@ -131,9 +129,7 @@ def test_reload_applies_a_good_file_and_refuses_a_broken_one(
     wait_message(system, r"^rule after-reload saw eaton800 on battery$")
 
 
-def test_a_hung_pyups_is_killed_and_restarted_by_the_watchdog(
-    boot: Boot, nut: NutServer
-) -> None:
+def test_a_hung_pyups_is_killed_and_restarted_by_the_watchdog(boot: Boot, nut: NutServer) -> None:
     system = boot()
     configure(system, nut)
     drop_in(system, "[Service]\nWatchdogSec=3s\nTimeoutAbortSec=2s\nRestartSec=1s\n")
@@ -208,8 +204,11 @@ def test_an_exec_action_runs_inside_the_sandbox(boot: Boot, nut: NutServer) -> N
     enable_now(system)
     nut.set_status("OB DISCHRG")
     probe = system.path("/var/lib/pyups/probe")
-    system.wait_until("the action's output", lambda: "tmp: writable" in (
-        probe.read_text() if probe.exists() else ""), 20)
+    system.wait_until(
+        "the action's output",
+        lambda: "tmp: writable" in (probe.read_text() if probe.exists() else ""),
+        20,
+    )
     lines = probe.read_text().splitlines()
     assert lines[0] == "event=ONBATT ups=eaton800"
     assert lines[1] == "CapEff:\t0000000000000000"  # no capability at all
@@ -228,6 +227,9 @@ def test_events_reach_var_log_syslog_through_rsyslog(boot: Boot, nut: NutServer)
     syslog = system.path("/var/log/syslog")
     # Debian's rsyslog.conf writes RFC 3339 time stamps: "2026-11-27T16:49:46.117206+00:00 HOST".
     line = re.compile(rf"^\d{{4}}-\d\d-\d\dT\S+ \S+ pyups\[{pid}\]: UPS eaton800 on battery$", re.M)
-    system.wait_until("the ONBATT line in /var/log/syslog",
-                      lambda: line.search(syslog.read_text(errors="replace")), 20)
+    system.wait_until(
+        "the ONBATT line in /var/log/syslog",
+        lambda: line.search(syslog.read_text(errors="replace")),
+        20,
+    )
     assert re.search(rf"pyups\[{pid}\]: pyups \S+ started", syslog.read_text(errors="replace"))
