@@ -608,9 +608,10 @@ def boot(
 ) -> Iterator[Callable[..., System]]:
     """``boot(**options)``: a System with pyups installed, booted to ``running``.
 
-    Options are System's (files, unmask, mask). Every system booted here is killed after
-    the test unless it powered off by itself; a failed test's report shows their consoles
-    (``console_sections``).
+    Options are System's (files, unmask, mask). After the test, a system still up is
+    powered off by ``systemctl poweroff`` (an error if that does not end it) or, when the
+    test failed (``pyups_failed`` set on the item by a report hook), killed at once; a
+    failed test's report shows the consoles (``console_sections``).
     """
     systems: list[System] = []
 
@@ -622,8 +623,18 @@ def boot(
 
     request.node.pyups_systems = systems  # their consoles go on a failed test's report
     yield start
+    failed = getattr(request.node, "pyups_failed", False)
+    stuck = []
     for system in systems:
-        system.kill()
+        try:
+            if system.running and not failed:
+                system.poweroff()
+        except BootError as exc:
+            stuck.append(str(exc))
+        finally:
+            system.kill()
+    if stuck:
+        pytest.fail("after the test, a system did not power off:\n" + "\n".join(stuck))
 
 
 def console_sections(item: pytest.Item) -> list[tuple[str, str]]:

@@ -6,6 +6,7 @@ starts on the host's loopback.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -21,11 +22,20 @@ CONFIG = "/etc/pyups/pyups.conf"
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
-    """A failed test's report shows the console of every system it booted."""
+    """A failed test's report shows the console of every system it booted, and its
+    systems are killed rather than powered off."""
     report = yield
     if report.failed:
+        item.pyups_failed = True  # type: ignore[attr-defined]
         report.sections.extend(console_sections(item))
     return report
+
+
+@pytest.fixture(autouse=True)
+def as_root() -> None:
+    """Booting systemd in namespaces takes root: say so instead of failing obscurely."""
+    if os.geteuid() != 0:
+        pytest.fail("tests/system boots systemd in namespaces and mounts overlays: run as root")
 
 
 @pytest.fixture
