@@ -173,6 +173,8 @@ mkdir -p "$R$PYUPS_RESULTS_AT"
 mount --bind "$PYUPS_RESULTS" "$R$PYUPS_RESULTS_AT"
 for unit in $PYUPS_MASK; do ln -sfn /dev/null "$R/etc/systemd/system/$unit"; done
 for hook in $PYUPS_HOOKS; do rm -f "$R$hook"; done
+# A pyups the host itself has enabled is disabled in the copy: the tests enable it there.
+rm -f "$R"/etc/systemd/system/*.wants/pyups.service
 # Into the copy; the real root is detached, then / is checked before systemd may start.
 cd "$R"
 mkdir -p .pyups-oldroot
@@ -198,11 +200,12 @@ class BootError(AssertionError):
 
 
 def host_enabled_units() -> list[str]:
-    """Units this machine enables for itself (links in /etc/systemd/system/*.wants)."""
+    """Units this machine enables for itself (links in /etc/systemd/system/*.wants), but
+    pyups' own, which the launcher disables instead: the tests enable it themselves."""
     units = set()
     for wants in Path("/etc/systemd/system").glob("*.wants"):
         units.update(p.name for p in wants.iterdir())
-    return sorted(units)
+    return sorted(units - {"pyups.service"})
 
 
 def cgroup2_root() -> Path:
