@@ -7,12 +7,15 @@ PY := $(VENV)/bin/python
 # pkg-config to build systemd-python, and Debian's venv/headers/compiler for a stock python3;
 # rsyslog and systemd (journald, journalctl, systemd-analyze) for the packaging tests;
 # prometheus (the server and promtool) for the metrics and alert-rule tests; shellcheck for
-# the late-shutdown hook, a POSIX sh script (its lint test is skipped without it).
+# the late-shutdown hook, a POSIX sh script;
+# for tests/system, which boots systemd in namespaces: mount (mount, and util-linux's unshare,
+# nsenter, setpriv, pivot_root), dbus (D-Bus and logind, the poweroff path through logind) and
+# python3-pip (the wheelhouse `make install` reads there, built with the system python).
 APT_PACKAGES := nut-server nut-client libsystemd-dev pkg-config python3-venv python3-dev gcc \
-	rsyslog systemd libnss3-tools prometheus shellcheck
+	rsyslog systemd libnss3-tools prometheus shellcheck mount dbus python3-pip
 STAMP := $(VENV)/.installed
 
-.PHONY: all deps apt-deps venv demo test lint typecheck unit integration bench clean
+.PHONY: all deps apt-deps venv demo test lint typecheck unit integration system bench clean
 
 all: test
 
@@ -46,12 +49,15 @@ lint: venv
 typecheck: venv
 	$(PY) -m mypy
 
-# The integration tier is the tests marked `integration` (all of tests/integration).
+# The tiers are markers: `integration` (all of tests/integration), `system` (tests/system).
 unit: venv
-	$(PY) -m pytest -m "not integration"
+	$(PY) -m pytest -m "not integration and not system"
 
 integration: deps
 	$(PY) -m pytest -m integration
+
+system: deps
+	$(PY) -m pytest -m system
 
 test: deps lint typecheck
 	$(PY) -m pytest

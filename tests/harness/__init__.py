@@ -11,7 +11,8 @@ rootdir; ``python -m bench.NAME`` from the root). By topic:
 * ``wait``: poll until something holds, or give up at a deadline;
 * ``pyups``: a ``pyups`` process watched through the journal, a ``pyups`` command run;
 * ``config``: pyups configurations written as TOML;
-* ``dispatch``: pyups' action dispatcher driven directly, what it emits recorded.
+* ``dispatch``: pyups' action dispatcher driven directly, what it emits recorded;
+* ``system``: a real systemd booted as PID 1 on a throwaway copy of ``/`` (tests/system).
 
 The simulated upsd itself (``pyups.sim.NutServer``) is product code: ``pyups demo`` runs it.
 """
