@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,9 +80,18 @@ def checked_config(tmp_path: Path, monitor: Mapping[str, str], body: str) -> str
     """``tmp_path/pyups.conf``: ``[monitor]`` with these keys (TOML values), then ``body``.
 
     Owner-readable only, and accepted by ``pyups check-config``, so a test fails on its own
-    typo, not later on a puzzling monitor.
+    typo, not later on a puzzling monitor. Unless ``body`` has its own ``[shutdown]``, the
+    shutdown command is a harmless recorder (see :func:`shutdown_recorder`), or the
+    ``shutdown_command`` given among ``monitor``, written as ``[shutdown] command``.
     """
+    monitor = dict(monitor)
+    command = monitor.pop("shutdown_command", None)
     text = "[monitor]\n" + "".join(f"{k} = {v}\n" for k, v in monitor.items())
+    if "[shutdown]" not in body:
+        command = command or f'["{shutdown_recorder(tmp_path)}"]'
+        text += f"[shutdown]\ncommand = {command}\n"
+    elif command is not None:
+        text += f"shutdown_command = {command}\n"
     path = tmp_path / "pyups.conf"
     path.write_text(text + body)
     path.chmod(0o600)
@@ -91,14 +100,67 @@ def checked_config(tmp_path: Path, monitor: Mapping[str, str], body: str) -> str
     return str(path)
 
 
+def shutdown_recorder(tmp_path: Path) -> Path:
+    """A harmless shutdown command: appends its arguments to ``tmp_path/shutdown.log``."""
+    script = tmp_path / "record-shutdown"
+    if not script.exists():
+        log = tmp_path / "shutdown.log"
+        script.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\n')
+        script.chmod(0o755)
+    return script
+
+
+# DESIGN §10: no test outside the system tier runs a real shutdown command. A command naming
+# one of these programs (as its program or anywhere in its arguments) counts as real.
+REAL_SHUTDOWN = frozenset({"systemctl", "shutdown", "poweroff", "halt", "reboot", "init"})
+
+
+def refuse_real_shutdown(args: Sequence[str], env: Mapping[str, str]) -> None:
+    """Fail the test before ``pyups run``/``daemon`` starts with a configuration that could
+    shut this machine down: the configuration pyups would use (read as it reads it) has a UPS
+    with power > 0 or a rule that shuts down, is not a dry run, and its command in effect
+    names a real shutdown program. A configuration pyups would refuse starts nothing."""
+    from pyups.cli import build_parser
+    from pyups.commands.common import Failure, monitor_config
+    from pyups.config import ConfigError
+    from pyups.core.rules import ShutdownAction
+
+    if not args or args[0] not in ("run", "daemon"):
+        return
+    try:
+        parsed = build_parser().parse_args(list(args))
+    except SystemExit:
+        return  # a usage error: pyups starts nothing either
+    option = parsed.config or env.get("PYUPS_CONFIG")
+    try:
+        config = monitor_config(
+            option, getattr(parsed, "ups", []), dry_run=getattr(parsed, "dry_run", False)
+        )
+    except (ConfigError, Failure):
+        return
+    reaches = any(u.power > 0 for u in config.ups) or any(
+        isinstance(a, ShutdownAction) for rule in config.rules for a in rule.actions
+    )
+    command = config.shutdown.command
+    words = {os.path.basename(word) for arg in command for word in arg.split()}
+    if reaches and not config.monitor.dry_run and words & REAL_SHUTDOWN:
+        pytest.fail(
+            f"refusing to start pyups {' '.join(args)}: its configuration ({config.source}) "
+            f"could run the real shutdown command {list(command)}; give it a recording "
+            "command ([shutdown] command, see shutdown_recorder) or power = 0 on every [[ups]]"
+        )
+
+
 def cli(
     *args: str, env: dict[str, str] | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    """``pyups ARGS`` to completion, never with the host's own config or password."""
+    """``pyups ARGS`` to completion, never with the host's own config or password, never
+    with a configuration that could shut this machine down."""
     environment = {
         k: v for k, v in os.environ.items() if k not in ("PYUPS_PASSWORD", "PYUPS_CONFIG")
     }
     environment["PYUPS_CONFIG"] = "/dev/null"
+    refuse_real_shutdown(args, {**environment, **(env or {})})
     return subprocess.run(
         [sys.executable, "-m", "pyups", *args],
         capture_output=True,
@@ -117,6 +179,7 @@ class Pyups:
     """A ``pyups`` process under test, its stderr in a file, its entries in the journal."""
 
     def __init__(self, args: list[str], workdir: Path, env: dict[str, str] | None = None) -> None:
+        refuse_real_shutdown(args, {**os.environ, **(env or {})})
         self.stderr_path = workdir / f"pyups-{uuid.uuid4().hex[:8]}.stderr"
         self.started = time.time()
         self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115 - closed in stop()
