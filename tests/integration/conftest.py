@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -111,7 +112,8 @@ def shutdown_recorder(tmp_path: Path) -> Path:
 
 
 # DESIGN §10: no test outside the system tier runs a real shutdown command. A command naming
-# one of these programs (as its program or anywhere in its arguments) counts as real.
+# one of these programs that exists on this host (as its program or anywhere in its
+# arguments, e.g. sh -c "systemctl poweroff") counts as real.
 REAL_SHUTDOWN = frozenset({"systemctl", "shutdown", "poweroff", "halt", "reboot", "init"})
 
 
@@ -142,8 +144,13 @@ def refuse_real_shutdown(args: Sequence[str], env: Mapping[str, str]) -> None:
         isinstance(a, ShutdownAction) for rule in config.rules for a in rule.actions
     )
     command = config.shutdown.command
-    words = {os.path.basename(word) for arg in command for word in arg.split()}
-    if reaches and not config.monitor.dry_run and words & REAL_SHUTDOWN:
+    real = [
+        word
+        for arg in command
+        for word in arg.split()
+        if os.path.basename(word) in REAL_SHUTDOWN and shutil.which(word) is not None
+    ]
+    if reaches and not config.monitor.dry_run and real:
         pytest.fail(
             f"refusing to start pyups {' '.join(args)}: its configuration ({config.source}) "
             f"could run the real shutdown command {list(command)}; give it a recording "

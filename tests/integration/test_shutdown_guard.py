@@ -58,6 +58,14 @@ def test_harmless_configurations_start(tmp_path: Path) -> None:
     refuse_real_shutdown(["run", "eaton800@127.0.0.1:9"], ENV)  # named UPSes watch only
     refuse_real_shutdown(["run", "-c", config(tmp_path, UPS), "eaton800@127.0.0.1:9"], ENV)
     refuse_real_shutdown(["status", "-c", config(tmp_path, UPS), "eaton800@127.0.0.1:9"], ENV)
+    missing = f'{UPS}[shutdown]\ncommand = ["/nonexistent/poweroff"]\n'
+    refuse_real_shutdown(["run", "-c", config(tmp_path, missing)], ENV)  # cannot run at all
+
+
+def test_a_real_program_hidden_in_a_shell_command_is_refused(tmp_path: Path) -> None:
+    text = f'{UPS}[shutdown]\ncommand = ["/bin/sh", "-c", "sleep 1; systemctl poweroff"]\n'
+    with pytest.raises(pytest.fail.Exception):
+        refuse_real_shutdown(["run", "-c", config(tmp_path, text)], ENV)
 
 
 def test_checked_configs_get_a_recording_command(tmp_path: Path) -> None:
