@@ -71,3 +71,17 @@ def test_ups_arguments_alone_pass_a_min_supplies_they_could_never_meet(tmp_path:
     config = monitor_config(str(path), ["eaton800@localhost"])
     assert config.shutdown.min_supplies == 3
     assert [u.power for u in config.ups] == [0]
+
+
+def test_the_demo_watches_its_simulated_ups_only_so_its_power_cut_shuts_nothing_down() -> None:
+    from types import SimpleNamespace
+
+    from pyups.address import Server
+    from pyups.commands.demo import example_config
+    from pyups.config.views import sequence_plan_of
+
+    server = Server("127.0.0.1", 34930)
+    config = example_config(SimpleNamespace(server=server))  # type: ignore[arg-type]
+    assert [(u.name, u.server, u.power) for u in config.ups] == [("eaton800", server, 0)]
+    assert sequence_plan_of(config).primary_for == ()
+    assert not any(rule.actions for rule in config.rules)
