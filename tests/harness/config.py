@@ -25,14 +25,34 @@ def checked_config(tmp_path: Path, monitor: Mapping[str, str], body: str) -> str
     """``tmp_path/pyups.conf``: ``[monitor]`` with these keys (TOML values), then ``body``.
 
     Owner-readable only, and accepted by ``pyups check-config``, so a test fails on its own
-    typo, not later on a puzzling monitor.
+    typo, not later on a puzzling monitor. Unless ``body`` has its own ``[shutdown]``, the
+    shutdown command is a harmless recorder (see :func:`shutdown_recorder`), or the
+    ``shutdown_command`` given among ``monitor``, written as ``[shutdown] command``.
     """
+    monitor = dict(monitor)
+    command = monitor.pop("shutdown_command", None)
+    text = monitor_table(monitor)
+    if "[shutdown]" not in body:
+        command = command or f'["{shutdown_recorder(tmp_path)}"]'
+        text += f"[shutdown]\ncommand = {command}\n"
+    elif command is not None:
+        text += f"shutdown_command = {command}\n"
     path = tmp_path / "pyups.conf"
-    path.write_text(monitor_table(monitor) + body)
+    path.write_text(text + body)
     path.chmod(0o600)
     check = cli("check-config", "-c", str(path))
     assert check.returncode == 0, check.stderr
     return str(path)
+
+
+def shutdown_recorder(tmp_path: Path) -> Path:
+    """A harmless shutdown command: appends its arguments to ``tmp_path/shutdown.log``."""
+    script = tmp_path / "record-shutdown"
+    if not script.exists():
+        log = tmp_path / "shutdown.log"
+        script.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\n')
+        script.chmod(0o755)
+    return script
 
 
 def write_config(
@@ -67,12 +87,13 @@ def pyups_config(
     servers: Sequence[tuple[Server, Sequence[str]]], interval: float, **monitor: object
 ) -> str:
     """A config polling every listed UPS at ``interval``, alert interval the same, no state;
-    ``monitor`` adds ``[monitor]`` keys (TOML values)."""
+    ``monitor`` adds ``[monitor]`` keys (TOML values). The UPSes are watched only
+    (``power = 0``): benchmarks measure monitoring, and never shut the machine down."""
     settings = {
         "interval": f'"{interval}s"',
         "interval_alert": f'"{interval}s"',
         "state_file": '""',
         **monitor,
     }
-    upses = (ups_table(name, server) for server, names in servers for name in names)
+    upses = (ups_table(name, server, "power = 0\n") for server, names in servers for name in names)
     return monitor_table(settings) + "".join(upses)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .guard import refuse_real_shutdown
 from .journald import pyups_entries
 from .procs import cpu_seconds, end_process
 from .wait import TimedOut, wait_until
@@ -45,11 +46,13 @@ EVENTS_JSON_KEYS = {
 def cli(
     *args: str, env: dict[str, str] | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    """``pyups ARGS`` to completion, never with the host's own config or password."""
+    """``pyups ARGS`` to completion, never with the host's own config or password, never
+    with a configuration that could shut this machine down."""
     environment = {
         k: v for k, v in os.environ.items() if k not in ("PYUPS_PASSWORD", "PYUPS_CONFIG")
     }
     environment["PYUPS_CONFIG"] = "/dev/null"
+    refuse_real_shutdown(args, {**environment, **(env or {})})
     return subprocess.run(
         [sys.executable, "-m", "pyups", *args],
         capture_output=True,
@@ -72,6 +75,7 @@ class Pyups:
         *,
         cwd: Path | None = None,
     ) -> None:
+        refuse_real_shutdown(args, {**os.environ, **(env or {})})
         self.workdir = workdir
         self.stderr_path = workdir / f"pyups-{uuid.uuid4().hex[:8]}.stderr"
         self.started = time.time()

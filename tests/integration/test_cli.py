@@ -33,7 +33,11 @@ def pyups(
 def test_check_config_accepts_the_shipped_example() -> None:
     result = pyups("check-config", "-c", str(EXAMPLE))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"{EXAMPLE}: OK, 1 UPS configured"
+    assert result.stdout.splitlines() == [
+        f"{EXAMPLE}: OK, 1 UPS configured",
+        "protection: this host goes down when eaton800@localhost:3493 is critical "
+        "(1 supply needed)",
+    ]
 
 
 def test_check_config_reports_every_error_at_once_with_exit_78(tmp_path: Path) -> None:
@@ -158,14 +162,50 @@ def test_a_broken_rule_expression_names_the_rule_and_position_with_exit_78(
 def test_check_config_warns_when_the_shutdown_command_cannot_run(tmp_path: Path) -> None:
     config = tmp_path / "pyups.conf"
     config.write_text(
-        '[monitor]\nshutdown_command = ["/nonexistent/poweroff"]\n'
+        '[shutdown]\ncommand = ["/nonexistent/poweroff"]\n'
         '[[rule]]\nname = "down"\non = ["LOWBATT"]\ndo = [{ shutdown = true }]\n'
     )
     result = pyups("check-config", "-c", str(config))
     assert result.returncode == 0
     assert result.stderr == (
-        f"pyups: warning: {config}: monitor.shutdown_command: '/nonexistent/poweroff' is not an "
-        "executable program on this host, so the rules' shutdown action would fail\n"
+        f"pyups: warning: {config}: shutdown.command: '/nonexistent/poweroff' is not an "
+        "executable program on this host, so this host could not shut itself down\n"
     )
-    config.write_text('[monitor]\nshutdown_command = ["/nonexistent/poweroff"]\n')
-    assert pyups("check-config", "-c", str(config)).stderr == ""  # no rule would run it
+    config.write_text('[shutdown]\ncommand = ["/nonexistent/poweroff"]\n')
+    assert pyups("check-config", "-c", str(config)).stderr == ""  # nothing would run it
+
+
+def test_check_config_warns_about_monitor_shutdown_command_and_says_what_protects(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "pyups.conf"
+    config.write_text(
+        '[monitor]\nshutdown_command = ["/bin/true"]\n'
+        '[[ups]]\nname = "ups1"\nusername = "mon"\n'
+        '[[ups]]\nname = "ups2"\nserver = "192.0.2.1"\n'
+    )
+    result = pyups("check-config", "-c", str(config))
+    assert result.returncode == 0
+    assert result.stderr.splitlines() == [
+        f"pyups: warning: {config}:2: monitor.shutdown_command: still read, but its place is "
+        'now [shutdown]: move it there as command = ["/bin/true"]',
+        f"pyups: warning: {config}: ups[1].username: ups2@192.0.2.1:3493 feeds this host "
+        "(power = 1) as a secondary without a username: this host does not log in, so its "
+        "primary cannot count it and may cut the power before it is down; add username and "
+        "password_file (upsd.users: upsmon secondary), or power = 0 to watch it only",
+    ]
+    assert result.stdout.splitlines() == [
+        f"{config}: OK, 2 UPS configured",
+        "protection: this host goes down when both ups1@localhost:3493 and "
+        "ups2@192.0.2.1:3493 are critical (1 of 2 supplies needed)",
+    ]
+
+
+def test_check_config_refuses_too_few_supplies_with_exit_78(tmp_path: Path) -> None:
+    config = tmp_path / "pyups.conf"
+    config.write_text('[[ups]]\nname = "ups1"\n[shutdown]\nmin_supplies = 2\n')
+    result = pyups("check-config", "-c", str(config))
+    assert result.returncode == 78
+    assert result.stderr.startswith(
+        f"pyups: {config}:4: shutdown.min_supplies: the [[ups]] entries feed 1 supply in all"
+    )

@@ -51,7 +51,7 @@ def outage(journald: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         config.write_text(
             '[monitor]\ninterval = "0.3s"\ninterval_alert = "0.3s"\ntimeout = "1s"\n'
             f'state_file = "{workdir}/state.json"\n'
-            f'[[ups]]\nname = "{name}"\nserver = "{nut.server}"\n'
+            f'[[ups]]\nname = "{name}"\nserver = "{nut.server}"\npower = 0\n'
         )
         monitor = Pyups(["run", "-c", str(config)], workdir)
         try:

@@ -76,6 +76,20 @@ def test_killpower_without_check_is_a_usage_error(tmp_path: Path) -> None:
     assert len(result.stderr.splitlines()) == 1
 
 
+def test_killpower_check_reads_the_flag_path_from_the_configuration(tmp_path: Path) -> None:
+    path = tmp_path / "flag"
+    config = tmp_path / "pyups.conf"
+    config.write_text(f'[shutdown]\npowerdown_flag = "{path}"\n')
+    assert pyups("killpower", "--check", "-c", str(config)).returncode == 1
+    write_flag(str(path))
+    result = pyups("killpower", "--check", "-c", str(config))
+    assert (result.returncode, result.stdout) == (0, f"power-down flag {path} is set\n")
+    config.write_text('[shutdown]\npowerdown_flag = "not/absolute"\n')
+    broken = pyups("killpower", "--check", "-c", str(config))
+    assert broken.returncode == 78
+    assert f"{config}:2: shutdown.powerdown_flag:" in broken.stderr
+
+
 # ---- side by side with upsmon -K ----------------------------------------------------------
 
 

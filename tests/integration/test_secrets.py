@@ -138,6 +138,9 @@ interval_alert = "0.3s"
 timeout = "2s"
 state_file = "{work}/state.json"
 
+[shutdown]
+command = ["/bin/true"]
+
 [[ups]]
 name = "eaton800"
 server = "{nut.server}"

@@ -57,3 +57,31 @@ def test_a_bad_interval_is_a_usage_error(config_file: str, interval: str) -> Non
 def test_dry_run_option_sets_the_monitor_flag(config_file: str) -> None:
     assert not monitor_config(config_file, []).monitor.dry_run
     assert monitor_config(config_file, [], dry_run=True).monitor.dry_run
+
+
+def test_upses_named_on_the_command_line_are_watched_only(config_file: str, tmp_path: Path) -> None:
+    config = monitor_config(config_file, ["eaton800@localhost", "rack2@10.0.0.5"])
+    assert [(u.name, u.power) for u in config.ups] == [("eaton800", 0), ("rack2", 0)]
+    assert monitor_config(config_file, []).ups[0].power == 1  # the file's own list is as written
+
+
+def test_ups_arguments_alone_pass_a_min_supplies_they_could_never_meet(tmp_path: Path) -> None:
+    path = tmp_path / "strict.conf"
+    path.write_text("[shutdown]\nmin_supplies = 3\n")
+    config = monitor_config(str(path), ["eaton800@localhost"])
+    assert config.shutdown.min_supplies == 3
+    assert [u.power for u in config.ups] == [0]
+
+
+def test_the_demo_watches_its_simulated_ups_only_so_its_power_cut_shuts_nothing_down() -> None:
+    from types import SimpleNamespace
+
+    from pyups.address import Server
+    from pyups.commands.demo import example_config
+    from pyups.config.views import sequence_plan_of
+
+    server = Server("127.0.0.1", 34930)
+    config = example_config(SimpleNamespace(server=server))  # type: ignore[arg-type]
+    assert [(u.name, u.server, u.power) for u in config.ups] == [("eaton800", server, 0)]
+    assert sequence_plan_of(config).primary_for == ()
+    assert not any(rule.actions for rule in config.rules)

@@ -17,6 +17,7 @@ from pyups.config import (
     ConfigError,
     EventSettings,
     MonitorConfig,
+    ShutdownConfig,
     UpsConfig,
     config_from_text,
     default_config,
@@ -26,6 +27,7 @@ from pyups.config.locate import Locator
 from pyups.config.schema import CHECKS, CONFIGURABLE_EVENTS, KEYS, KeySpec
 from pyups.config.views import timing_of
 from pyups.core.expr import compile_expression
+from pyups.core.protection import Role
 from pyups.core.rules import Rule
 from pyups.core.tracker import Timing
 
@@ -81,13 +83,14 @@ def test_the_schema_table_defaults_match_the_dataclass_defaults() -> None:
 
     # tls_verify needs tls = true, whose default is false: it is checked on its own below.
     monitor, events, rule = lines("monitor"), lines("events"), lines("rule")
-    ups = lines("ups", skip=("tls_verify",))
+    ups, shutdown = lines("ups", skip=("tls_verify",)), lines("shutdown")
     text = (
         f'[monitor]\n{monitor}\n[[ups]]\nname = "u"\n{ups}\n[events.CAL]\n{events}\n'
-        f'[[rule]]\nname = "r"\nif = "OB"\n{rule}\n'
+        f'[[rule]]\nname = "r"\nif = "OB"\n{rule}\n[shutdown]\n{shutdown}\n'
     )
     config = config_from_text(text)
     assert config.monitor == MonitorConfig()
+    assert config.shutdown == ShutdownConfig()
     assert config.ups == (UpsConfig("u"),)
     [tls_verify] = [k for k in KEYS if k.section == "ups" and k.name == "tls_verify"]
     tls = config_from_text(f'[[ups]]\nname = "u"\ntls = true\ntls_verify = {tls_verify.default}\n')
@@ -216,17 +219,17 @@ def test_unknown_top_level_keys_are_reported_with_their_line() -> None:
     errors = errors_of('verbose = true\n\n[logging]\nlevel = "debug"\n')
     assert errors == [
         "test.conf:1: verbose: unknown key; known top-level keys: "
-        "monitor, ups, events, rule, metrics",
+        "monitor, ups, shutdown, events, rule, metrics",
         "test.conf:3: logging: unknown key; known top-level keys: "
-        "monitor, ups, events, rule, metrics",
+        "monitor, ups, shutdown, events, rule, metrics",
     ]
 
 
 def test_unknown_keys_are_reported_with_their_path_and_line() -> None:
     text = '[[ups]]\nname = "a"\n\n[[ups]]\nname = "b"\npasswrd = "x"\n'
     assert errors_of(text) == [
-        "test.conf:6: ups[1].passwrd: unknown key; known keys: name, server, username, password, "
-        "password_file, tls, ca_file, tls_verify"
+        "test.conf:6: ups[1].passwrd: unknown key; known keys: name, server, role, power, "
+        "username, password, password_file, tls, ca_file, tls_verify"
     ]
 
 
@@ -526,7 +529,9 @@ def test_a_password_never_appears_in_an_error_or_a_repr(tmp_path: Path) -> None:
 def test_the_example_file_is_valid_and_monitors_eaton800_on_localhost() -> None:
     config = load_config(str(EXAMPLE))
     assert config.monitor == MonitorConfig()
-    assert config.ups == (UpsConfig("eaton800", Server("localhost", 3493)),)
+    assert config.ups == (UpsConfig("eaton800", Server("localhost", 3493), role=Role.PRIMARY),)
+    assert config.shutdown == ShutdownConfig()
+    assert config.warnings == ()
     assert dict(config.events) == {}
 
 
@@ -546,6 +551,7 @@ _EXAMPLE_SECTIONS = {
     "monitor": "[monitor]",
     "metrics": "[metrics]",
     "ups": "[[ups]]",
+    "shutdown": "[shutdown]",
     "events": "[events.NAME]",
     "rule": "# [[rule]]",
 }

@@ -63,7 +63,9 @@ def monitor_config(
     """The configuration ``pyups run`` uses: the file, UPS arguments, command-line overrides.
 
     UPS arguments replace the file's ``[[ups]]`` list; an argument naming a UPS the file also
-    lists keeps that entry's credentials. Without a file, arguments alone are enough.
+    lists keeps that entry's credentials. Without a file, arguments alone are enough. A UPS
+    named on the command line is watched only (``power = 0``, DESIGN §10): naming one never
+    makes it able to shut this host down.
     """
     path, named = config_path(option)
     if named or os.path.exists(path):
@@ -115,4 +117,5 @@ def _from_argument(text: str, config: Config) -> UpsConfig:
         address = parse_ups(text)
     except AddressError as exc:
         raise Failure(str(exc), EXIT_USAGE) from None
-    return config.entry(address) or UpsConfig(name=address.name, server=address.server)
+    entry = config.entry(address) or UpsConfig(name=address.name, server=address.server)
+    return replace(entry, power=0)

@@ -46,10 +46,13 @@ class _Tally:
 
 
 def example_config(server: NutServer) -> Config:
-    """The shipped example, watching the simulated eaton800 and polling every second."""
+    """The shipped example, watching the simulated eaton800 and polling every second.
+
+    Its UPS is watched only (``power = 0``): the demo's OB LB must never shut this host down.
+    """
     text = resources.files("pyups.data").joinpath("pyups.conf.example").read_text()
     config = config_from_text(text, source="pyups.conf.example")
-    ups = tuple(replace(u, server=server.server) for u in config.ups)
+    ups = tuple(replace(u, server=server.server, power=0) for u in config.ups)
     monitor = replace(config.monitor, interval=INTERVAL, interval_alert=INTERVAL, state_file="")
     return replace(config, ups=ups, monitor=monitor)
 

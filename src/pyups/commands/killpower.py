@@ -8,24 +8,32 @@ as ``upsmon -K`` does (NUT 2.8.0 exits ``EXIT_FAILURE`` for both). One line says
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from pyups.commands.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Failure
+from pyups.commands.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Failure, config_path
+from pyups.config import load_config
+from pyups.config.schema import DEFAULT_POWERDOWN_FLAG
 from pyups.service.flag import FlagState, flag_state
 
-DEFAULT_FLAG = "/run/pyups/killpower"  # DESIGN §2 [shutdown] powerdown_flag
+DEFAULT_FLAG = DEFAULT_POWERDOWN_FLAG  # DESIGN §2 [shutdown] powerdown_flag
 
 
 def flag_path(args: argparse.Namespace) -> str:
-    """The one place that decides which file is the flag: ``--flag``, else the default.
+    """The one place that decides which file is the flag; ``""`` when none is configured.
 
-    TODO(config): when the configuration has ``[shutdown] powerdown_flag``, read it here
-    (from ``-c``/``$PYUPS_CONFIG``/the default file) between ``--flag`` and the default;
-    an empty value means "no flag", which checks as not set. Until then ``-c`` is accepted
-    and not read.
+    ``--flag``, else ``[shutdown] powerdown_flag`` of the configuration (``-c``, else
+    ``$PYUPS_CONFIG``, else the default file), else :data:`DEFAULT_FLAG` when there is no
+    configuration file at all. A configuration named but unreadable or invalid raises
+    ConfigError (exit 78): the hook then looks for the flag by itself.
     """
     flag: str | None = args.flag
-    return flag if flag else DEFAULT_FLAG
+    if flag:
+        return flag
+    path, named = config_path(args.config)
+    if not named and not os.path.exists(path):
+        return DEFAULT_FLAG
+    return load_config(path).shutdown.powerdown_flag
 
 
 def main(args: argparse.Namespace) -> int:
@@ -35,6 +43,12 @@ def main(args: argparse.Namespace) -> int:
             EXIT_USAGE,
         )
     path = flag_path(args)
+    if not path:
+        print(
+            'pyups: no power-down flag is configured ([shutdown] powerdown_flag = ""): not set',
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
     state = flag_state(path)
     if state is FlagState.SET:
         print(f"power-down flag {path} is set")

@@ -14,6 +14,7 @@ from pyups.config.schema import (
     EventSettings,
     MetricsConfig,
     MonitorConfig,
+    ShutdownConfig,
     UpsConfig,
 )
 
@@ -24,6 +25,7 @@ __all__ = [
     "EventSettings",
     "MetricsConfig",
     "MonitorConfig",
+    "ShutdownConfig",
     "UpsConfig",
     "config_from_text",
     "default_config",

@@ -10,7 +10,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -26,6 +26,7 @@ from pyups.config.schema import (
     KeySpec,
     MetricsConfig,
     MonitorConfig,
+    ShutdownConfig,
     UpsConfig,
     keys_of,
     show,
@@ -54,19 +55,34 @@ class Context:
     locator: Locator
     mode: int | None
     parsed: dict[str, Any] = field(default_factory=dict)
+    document: dict[str, Any] = field(default_factory=dict)  # the TOML as read
+    invalid: set[str] = field(default_factory=set)  # key paths whose value was refused
     _found: list[tuple[int, str]] = field(default_factory=list)
+    _warned: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def errors(self) -> list[str]:
         """The errors so far, in file order (errors without a line first)."""
         return [text for _, text in sorted(self._found, key=lambda item: item[0])]
 
+    @property
+    def warnings(self) -> list[str]:
+        """The warnings so far, in file order, formatted as errors are."""
+        return [text for _, text in sorted(self._warned, key=lambda item: item[0])]
+
     def error(self, path: str, message: str) -> None:
         """Record one problem with ``path`` (a key path such as ``ups[0].server``)."""
+        self._found.append(self._located(path, message))
+
+    def warn(self, path: str, message: str) -> None:
+        """Record something valid that should change (``Config.warnings``)."""
+        self._warned.append(self._located(path, message))
+
+    def _located(self, path: str, message: str) -> tuple[int, str]:
         line = self.locator.line(path) if path else None
         where = self.source if line is None else f"{self.source}:{line}"
         text = f"{where}: {path}: {message}" if path else f"{where}: {message}"
-        self._found.append((line or 0, text))
+        return line or 0, text
 
     def table(
         self, value: object, path: str, keys: tuple[KeySpec, ...], label: str = ""
@@ -88,6 +104,7 @@ class Context:
             try:
                 values[name] = CHECKS[key.kind](raw)
             except Invalid as exc:
+                self.invalid.add(f"{path}.{name}")
                 for where, message in exc.problems:
                     self.error(f"{path}.{name}{where}", f"{label}{message}")
         for key in keys:
@@ -136,6 +153,51 @@ def _metrics(value: object, ctx: Context) -> MetricsConfig:
     """The [metrics] table."""
     values = ctx.table(value, "metrics", keys_of("metrics")) if value is not None else {}
     return MetricsConfig(**(values or {}))
+
+
+def _shutdown(value: object, ctx: Context) -> ShutdownConfig:
+    """The [shutdown] table; it takes over monitor.shutdown_command, and checks the supplies.
+
+    Runs after [monitor] and [[ups]]: the command in effect is written back into
+    ``monitor.shutdown_command`` too, so both names always hold the same command.
+    """
+    values = ctx.table(value, "shutdown", keys_of("shutdown")) if value is not None else {}
+    shutdown = ShutdownConfig(**(values or {}))
+    given = value if isinstance(value, dict) else {}
+    monitor_given = ctx.document.get("monitor")
+    old = "shutdown_command" in monitor_given if isinstance(monitor_given, dict) else False
+    monitor: MonitorConfig = ctx.parsed["monitor"]
+    if old and "command" in given:
+        ctx.warn(
+            "monitor.shutdown_command",
+            "ignored: [shutdown] command is set and is the command used; remove this key",
+        )
+    elif old and "monitor.shutdown_command" not in ctx.invalid:
+        shutdown = replace(shutdown, command=monitor.shutdown_command)
+        ctx.warn(
+            "monitor.shutdown_command",
+            "still read, but its place is now [shutdown]: move it there as command = "
+            f"{show(list(monitor.shutdown_command))}",
+        )
+    ctx.parsed["monitor"] = replace(monitor, shutdown_command=shutdown.command)
+    _check_supplies(shutdown, ctx)
+    return shutdown
+
+
+def _check_supplies(shutdown: ShutdownConfig, ctx: Context) -> None:
+    """Total power below min_supplies is an error, unless every UPS watches only (power 0)."""
+    unsure = any(re.fullmatch(r"ups\[\d+\]\.power", path) for path in ctx.invalid)
+    if unsure or "shutdown.min_supplies" in ctx.invalid:
+        return  # already reported: no second error built on a default standing in for it
+    total = sum(ups.power for ups in ctx.parsed["ups"])
+    if 0 < total < shutdown.min_supplies:
+        fed = f"{total} {'supply' if total == 1 else 'supplies'}"
+        ctx.error(
+            "shutdown.min_supplies",
+            f"the [[ups]] entries feed {fed} in all (their power), fewer than min_supplies = "
+            f"{shutdown.min_supplies}, so this host would shut down at once; lower "
+            f"min_supplies to at most {total} or raise the power of the UPSes that feed it",
+        )
 
 
 def _ups_list(value: object, ctx: Context) -> tuple[UpsConfig, ...]:
@@ -350,6 +412,7 @@ Section = Callable[[Any, Context], Any]
 SECTIONS: dict[str, tuple[str, Section]] = {
     "monitor": ("monitor", _monitor),
     "ups": ("ups", _ups_list),
+    "shutdown": ("shutdown", _shutdown),
     "events": ("events", _events),
     "rule": ("rules", _rules),
     "metrics": ("metrics", _metrics),
@@ -372,7 +435,7 @@ def config_from_text(text: str, source: str = "<config>", mode: int | None = Non
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([_syntax_error(source, exc)]) from None
-    ctx = Context(source, Locator(text), mode)
+    ctx = Context(source, Locator(text), mode, document=document)
     for name in document:
         if name not in SECTIONS:
             ctx.error(name, f"unknown key; known top-level keys: {', '.join(SECTIONS)}")
@@ -380,7 +443,7 @@ def config_from_text(text: str, source: str = "<config>", mode: int | None = Non
         ctx.parsed[field_name] = validate(document.get(name), ctx)
     if ctx.errors:
         raise ConfigError(ctx.errors)
-    return Config(**ctx.parsed, source=source)
+    return Config(**ctx.parsed, source=source, warnings=tuple(ctx.warnings))
 
 
 def load_config(path: str) -> Config:

@@ -10,7 +10,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pyups.address import (
     DEFAULT_HOST,
@@ -24,6 +24,7 @@ from pyups.address import (
 from pyups.core.catalogue import EVENTS, PRIORITIES
 from pyups.core.durations import DurationError, parse_duration
 from pyups.core.expr import Expression, ExpressionError, compile_expression
+from pyups.core.protection import Role
 from pyups.core.rules import (
     DEFAULT_EXEC_TIMEOUT,
     Action,
@@ -33,6 +34,7 @@ from pyups.core.rules import (
     Rule,
     ShutdownAction,
 )
+from pyups.core.sequence import Step
 from pyups.core.template import FIXED_FIELDS, TemplateError, unknown_fields
 
 DEFAULT_CONFIG_PATH = "/etc/pyups/pyups.conf"
@@ -41,7 +43,12 @@ _DEFAULT_SERVER = Server(DEFAULT_HOST, DEFAULT_PORT)
 
 @dataclass(frozen=True, slots=True)
 class MonitorConfig:
-    """How the monitor polls and shuts down (the ``[monitor]`` table); durations in seconds."""
+    """How the monitor polls (the ``[monitor]`` table); durations in seconds.
+
+    ``shutdown_command`` is the older place of ``[shutdown] command``: once loaded it always
+    holds the command in effect (the same as ``Config.shutdown.command``), so whatever still
+    reads it runs what ``[shutdown]`` says.
+    """
 
     interval: float = 5.0
     interval_alert: float = 2.0
@@ -66,6 +73,8 @@ class UpsConfig:
     tls: bool = False  # STARTTLS, never falling back to clear text
     ca_file: str | None = None  # resolved against the config file's directory
     tls_verify: bool = True
+    role: Role = Role.SECONDARY  # this host's part for this UPS (DESIGN §10)
+    power: int = 1  # supplies of this host the UPS feeds (upsmon POWERVALUE); 0 watches only
 
     @property
     def address(self) -> UpsAddress:
@@ -88,9 +97,34 @@ class MetricsConfig:
     listen: Server | None = None
 
 
+DEFAULT_POWERDOWN_FLAG = "/run/pyups/killpower"
+
+
+@dataclass(frozen=True, slots=True)
+class ShutdownConfig:
+    """When and how this host goes down (the ``[shutdown]`` table, DESIGN §10); seconds.
+
+    ``powerdown_flag`` is ``""`` for no flag. ``before`` steps run their argv as written
+    (no templates: a step is about the host, not about one UPS's event).
+    """
+
+    min_supplies: int = 1
+    command: tuple[str, ...] = ("systemctl", "poweroff")
+    before: tuple[Step, ...] = ()
+    final_delay: float = 5.0
+    host_sync: float = 15.0
+    lowbatt_for: float = 0.0
+    linger: float = 0.0
+    powerdown_flag: str = DEFAULT_POWERDOWN_FLAG
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
-    """A whole validated configuration; ``events`` holds only the events the file mentions."""
+    """A whole validated configuration; ``events`` holds only the events the file mentions.
+
+    ``warnings`` are the loader's own ``FILE:LINE: key: text`` lines about things that are
+    valid but should change (an old key still read); ``check-config`` prints them.
+    """
 
     monitor: MonitorConfig
     ups: tuple[UpsConfig, ...]
@@ -98,6 +132,8 @@ class Config:
     source: str | None = None
     rules: tuple[Rule, ...] = ()
     metrics: MetricsConfig = MetricsConfig()
+    shutdown: ShutdownConfig = ShutdownConfig()
+    warnings: tuple[str, ...] = ()
 
     def entry(self, ups: UpsAddress) -> UpsConfig | None:
         """The ``[[ups]]`` entry for this UPS (its login and TLS settings), if it has one."""
@@ -123,6 +159,12 @@ Kind = Literal[
     "hold",
     "ups_names",
     "actions",
+    "role",
+    "power",
+    "supplies",
+    "delay",
+    "steps",
+    "flag_path",
 ]
 
 
@@ -130,7 +172,8 @@ Kind = Literal[
 class KeySpec:
     """One configuration key: where it lives, its kind, its default as TOML text, what it does."""
 
-    # "monitor", "ups" (each [[ups]]), "events" ([events.NAME]), "rule" ([[rule]]), "metrics"
+    # "monitor", "ups" (each [[ups]]), "events" ([events.NAME]), "rule" ([[rule]]), "metrics",
+    # "shutdown"
     section: str
     name: str
     kind: Kind
@@ -171,7 +214,8 @@ KEYS: tuple[KeySpec, ...] = (
         "shutdown_command",
         "command",
         '["systemctl", "poweroff"]',
-        "the command that shuts this host down, as a list of arguments",
+        "older name of [shutdown] command, still read (check-config warns); "
+        "[shutdown] command wins when both are set",
     ),
     KeySpec("monitor", "dry_run", "bool", "false", "log what actions would do, do nothing"),
     KeySpec(
@@ -191,6 +235,21 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("ups", "name", "ups_name", None, "the UPS as upsd knows it", required=True),
     KeySpec(
         "ups", "server", "server", '"localhost:3493"', "upsd address, HOST[:PORT] or [IPV6]:PORT"
+    ),
+    KeySpec(
+        "ups",
+        "role",
+        "role",
+        '"secondary"',
+        '"primary" if this host manages the UPS (sets FSD, waits for the others, writes the '
+        'power-down flag), else "secondary"',
+    ),
+    KeySpec(
+        "ups",
+        "power",
+        "power",
+        "1",
+        "supplies of this host the UPS feeds (upsmon POWERVALUE); 0 = watch only",
     ),
     KeySpec("ups", "username", "string", None, "upsd user (upsd.users), optional"),
     KeySpec(
@@ -227,6 +286,65 @@ KEYS: tuple[KeySpec, ...] = (
         "bool",
         "true",
         "check upsd's certificate and host name (against ca_file); needs tls = true",
+    ),
+    KeySpec(
+        "shutdown",
+        "min_supplies",
+        "supplies",
+        "1",
+        "go down when the power of the UPSes that are not critical adds up to less than this "
+        "(upsmon MINSUPPLIES); at least 1",
+    ),
+    KeySpec(
+        "shutdown",
+        "command",
+        "command",
+        '["systemctl", "poweroff"]',
+        "the command that shuts this host down, as a list of arguments",
+    ),
+    KeySpec(
+        "shutdown",
+        "before",
+        "steps",
+        "[]",
+        'steps run in order before the command: { exec = ["/usr/local/sbin/stop-vms"], '
+        'timeout = "2m" } (timeout default "30s"; arguments as written, no templates)',
+    ),
+    KeySpec(
+        "shutdown",
+        "final_delay",
+        "delay",
+        '"5s"',
+        "after the SHUTDOWN entry and the steps, before the command (upsmon FINALDELAY)",
+    ),
+    KeySpec(
+        "shutdown",
+        "host_sync",
+        "delay",
+        '"15s"',
+        "primary: wait this long for the secondaries to log out; "
+        "secondary: for the primary's FSD (upsmon HOSTSYNC)",
+    ),
+    KeySpec(
+        "shutdown",
+        "lowbatt_for",
+        "delay",
+        '"0s"',
+        "OB + LB must hold this long before it counts (upsmon OBLBDURATION); FSD never waits",
+    ),
+    KeySpec(
+        "shutdown",
+        "linger",
+        "delay",
+        '"0s"',
+        "secondary: stay logged in this long after the command starts (upsmon SHUTDOWNEXIT)",
+    ),
+    KeySpec(
+        "shutdown",
+        "powerdown_flag",
+        "flag_path",
+        f'"{DEFAULT_POWERDOWN_FLAG}"',
+        'primary: written just before the command, for the late-shutdown hook; on tmpfs; "" = none',
     ),
     KeySpec("events", "enabled", "bool", "true", "false: never report this event"),
     KeySpec(
@@ -366,8 +484,8 @@ def _bool(value: object) -> bool:
     return value
 
 
-def _command(value: object) -> tuple[str, ...]:
-    example = '["systemctl", "poweroff"]'
+def _command(value: object, example: str = '["systemctl", "poweroff"]') -> tuple[str, ...]:
+    """A program and its arguments, taken as written."""
     if isinstance(value, str):
         raise Invalid(f"{show(value)} must be a list of arguments, e.g. {example}")
     if not isinstance(value, list) or not value:
@@ -444,7 +562,7 @@ def _check_template(template: str) -> str:
 RULE_NAME = re.compile(r"^[a-z0-9_-]+$")
 _COMMAND_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 # Each kind of action (named by its key) and the options it takes besides that key.
-_ACTION_KEYS = {"exec": ("timeout",), "instcmd": ("value",), "shutdown": (), "notify": ()}
+_ACTION_KEYS = {"exec": ("timeout",), "instcmd": ("value",), "notify": (), "shutdown": ()}
 
 
 def _rule_name(value: object) -> str:
@@ -496,29 +614,53 @@ def _actions(value: object) -> tuple[Action, ...]:
     example = '[{ exec = ["/usr/local/bin/page-admin", "{ups}"] }]'
     if not isinstance(value, list):
         raise Invalid(f"{show(value)} must be a list of actions, e.g. {example}")
-    actions: list[Action] = []
+    return tuple(_each(value, _action))
+
+
+E = TypeVar("E")
+
+
+def _each(entries: list[Any], convert: Callable[[object], E]) -> list[E]:
+    """``convert`` every entry; every problem is reported at its own ``[index]`` path."""
+    found: list[E] = []
     problems: list[tuple[str, str]] = []
-    for index, entry in enumerate(value):
+    for index, entry in enumerate(entries):
         try:
-            actions.append(_action(entry))
+            found.append(convert(entry))
         except Invalid as exc:
             problems.extend((f"[{index}]{where}", message) for where, message in exc.problems)
     if problems:
         raise Invalid(problems[0][1], problems)
-    return tuple(actions)
+    return found
 
 
 def _action(entry: object) -> Action:
     """One ``do`` entry; every problem in it is reported, each at its own path."""
+    return _entry(entry, _ACTION_KEYS, _argv, "{ shutdown = true }")
+
+
+def _entry(
+    entry: object,
+    kinds: Mapping[str, tuple[str, ...]],
+    argv: Callable[[object], tuple[str, ...]],
+    example: str,
+) -> Action:
+    """An action table of one of ``kinds`` (its key -> the options it takes), fully checked.
+
+    Shared by ``[[rule]] do`` and ``[shutdown] before`` (which takes exec only, its
+    arguments checked by ``argv``), so that both read and fail the same way.
+    """
     if not isinstance(entry, dict):
-        raise Invalid(f"{show(entry)} is not an action; write e.g. {{ shutdown = true }}")
-    kinds = [kind for kind in _ACTION_KEYS if kind in entry]
-    if len(kinds) > 1:
-        raise Invalid(f"{' and '.join(kinds)} in one entry; write one action per {{ ... }}")
-    if not kinds or (kinds == ["shutdown"] and entry["shutdown"] is not True):
-        raise Invalid("unknown action; use exec, instcmd, notify or shutdown")
-    kind = kinds[0]
-    options = _ACTION_KEYS[kind]
+        raise Invalid(f"{show(entry)} is not an action; write e.g. {example}")
+    found = [kind for kind in kinds if kind in entry]
+    if len(found) > 1:
+        raise Invalid(f"{' and '.join(found)} in one entry; write one action per {{ ... }}")
+    if not found or (found == ["shutdown"] and entry["shutdown"] is not True):
+        *others, last = kinds
+        use = f"use {', '.join(others)} or {last}" if others else f"write {example}"
+        raise Invalid(f"unknown action; {use}")
+    kind = found[0]
+    options = kinds[kind]
     takes = f"{kind} takes only {', '.join(options)}" if options else f"{kind} takes no other key"
     problems = [
         (f".{key}", f"unknown key; {takes}") for key in entry if key != kind and key not in options
@@ -533,8 +675,8 @@ def _action(entry: object) -> Action:
 
     action: Action = ShutdownAction()
     if kind == "exec":
-        argv, timeout = check("exec", _argv), check("timeout", _duration)
-        action = ExecAction(argv, DEFAULT_EXEC_TIMEOUT if timeout is None else timeout)
+        args, timeout = check("exec", argv), check("timeout", _duration)
+        action = ExecAction(args, DEFAULT_EXEC_TIMEOUT if timeout is None else timeout)
     elif kind == "instcmd":
         action = InstcmdAction(check("instcmd", _command_name), check("value", _string))
     elif kind == "notify":
@@ -592,6 +734,71 @@ def _command_name(value: object) -> str:
     return name
 
 
+_STEP_EXAMPLE = '{ exec = ["/usr/local/sbin/stop-vms"], timeout = "2m" }'
+
+
+def _step(entry: object) -> Step:
+    """One ``[shutdown] before`` entry: an exec action whose arguments are taken as written."""
+    action = _entry(entry, {"exec": ("timeout",)}, _step_argv, _STEP_EXAMPLE)
+    assert isinstance(action, ExecAction)
+    return Step(action.argv, action.timeout)
+
+
+def _step_argv(value: object) -> tuple[str, ...]:
+    return _command(value, '["/usr/local/sbin/stop-vms", "--all"]')
+
+
+def _steps(value: object) -> tuple[Step, ...]:
+    if not isinstance(value, list):
+        raise Invalid(f"{show(value)} must be a list of steps, e.g. [{_STEP_EXAMPLE}]")
+    return tuple(_each(value, _step))
+
+
+def _role(value: object) -> Role:
+    old = {"master": "primary", "slave": "secondary"}
+    if isinstance(value, str) and value in old:
+        raise Invalid(f'{show(value)} is upsmon\'s old name; write "{old[value]}"')
+    if not isinstance(value, str) or value not in tuple(Role):
+        raise Invalid(f'{show(value)} is not a role; write "primary" or "secondary"')
+    return Role(value)
+
+
+def _whole(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _power(value: object) -> int:
+    power = _whole(value)
+    if power is None or power < 0:
+        raise Invalid(
+            f"{show(value)} is not a number of supplies; write a whole number: 1 (the default) "
+            "or more for a UPS that feeds this host, 0 to watch it only"
+        )
+    return power
+
+
+def _supplies(value: object) -> int:
+    supplies = _whole(value)
+    if supplies is None or supplies < 1:
+        raise Invalid(
+            f"{show(value)} must be a whole number of at least 1, e.g. min_supplies = 1; "
+            "for a host that no UPS shuts down, give every [[ups]] power = 0 instead"
+        )
+    return supplies
+
+
+def _flag_path(value: object) -> str:
+    if value == "":
+        return ""
+    path = _string(value, "a path")
+    if not path.startswith("/"):
+        raise Invalid(
+            f'{show(path)} is not an absolute path; write e.g. "/run/pyups/killpower" '
+            '(on tmpfs), or "" for no flag'
+        )
+    return path
+
+
 CHECKS: Mapping[Kind, Callable[[object], Any]] = {
     "duration": _duration,
     "bool": _bool,
@@ -611,4 +818,10 @@ CHECKS: Mapping[Kind, Callable[[object], Any]] = {
     "hold": _hold,
     "ups_names": _ups_names,
     "actions": _actions,
+    "role": _role,
+    "power": _power,
+    "supplies": _supplies,
+    "delay": _hold,
+    "steps": _steps,
+    "flag_path": _flag_path,
 }
