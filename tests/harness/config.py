@@ -34,7 +34,8 @@ def checked_config(tmp_path: Path, monitor: Mapping[str, str], body: str) -> str
     text = monitor_table(monitor)
     if "[shutdown]" not in body:
         command = command or f'["{shutdown_recorder(tmp_path)}"]'
-        text += f"[shutdown]\ncommand = {command}\n"
+        # final_delay 0: the sequence reaches the recorder without the 5 s meant for a host.
+        text += f"[shutdown]\ncommand = {command}\nfinal_delay = \"0s\"\n"
     elif command is not None:
         text += f"shutdown_command = {command}\n"
     path = tmp_path / "pyups.conf"

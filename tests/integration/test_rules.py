@@ -203,12 +203,15 @@ def test_shutdown_runs_the_command_once_never_twice(
     )
     run.wait_event("STARTUP")
     nut.set_status("OB DISCHRG")
-    run.wait_for(lambda es: len([e for e in es if e.get("PYUPS_EVENT") == "ACTION"]) >= 3)
+    run.wait_for(lambda es: len([e for e in es if e.get("PYUPS_RULE") == "low"]) >= 4)
     assert run.stop() == 0
     assert marker.read_text() == "off\n"
-    reasons = [e["PYUPS_REASON"] for e in run.entries() if e.get("PYUPS_EVENT") == "ACTION"]
-    assert reasons[0] == "ok"
-    assert set(reasons[1:]) == {"skipped"}
+    actions = [e for e in run.entries() if e.get("PYUPS_EVENT") == "ACTION"]
+    asked = [e["PYUPS_REASON"] for e in actions if e.get("PYUPS_RULE") == "low"]
+    assert asked[0] == "ok"  # the first request starts the shutdown sequence ...
+    assert set(asked[1:]) == {"skipped"}  # ... which runs once: later ones are told so
+    ran = [e["PYUPS_REASON"] for e in actions if "shutdown command" in e["MESSAGE"]]
+    assert ran == ["exit:0"]
 
 
 def test_replay_of_a_recorded_run_gives_the_events_the_live_run_journaled(

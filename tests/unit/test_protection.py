@@ -340,9 +340,11 @@ def verdict(critical: bool) -> Verdict:
         pytest.param(
             [(1, False), (0, True)], 1, False, 1, id="a-watch-only-ups-never-counts-critical"
         ),
-        pytest.param([(0, False)], 1, True, 0, id="a-watch-only-ups-never-counts-as-a-supply"),
+        pytest.param(
+            [(0, True)], 1, False, 0, id="a-host-only-watching-its-upses-is-never-taken-down"
+        ),
         pytest.param([(1, True), (1, True)], 0, False, 0, id="min-supplies-zero-never-goes-down"),
-        pytest.param([], 1, True, 0, id="no-ups-at-all-leaves-no-supply"),
+        pytest.param([], 1, False, 0, id="a-host-with-no-ups-at-all-is-never-taken-down"),
     ],
 )
 def test_supplies(ups: list[tuple[int, bool]], min_supplies: int, go_down: bool, left: int) -> None:

@@ -60,6 +60,7 @@ class Dispatcher:
         nut_timeout: float = 5.0,
         workers: int = 4,
         queue_limit: int = 64,
+        shutdown: Callable[[ActionRequest], Outcome] | None = None,
     ) -> None:
         self._emit = emit
         self._note = note
@@ -80,6 +81,9 @@ class Dispatcher:
         self._workers = 0
         self._closed = False
         self._shutdown_started: float | None = None
+        # The monitor's shutdown sequence (DESIGN §10) takes a rule's { shutdown = true };
+        # without one (the dispatcher on its own) the command runs here, once.
+        self._sequence = shutdown
 
     # -- the caller's side ------------------------------------------------------------------
 
@@ -206,6 +210,9 @@ class Dispatcher:
     # -- shutdown ---------------------------------------------------------------------------
 
     def _submit_shutdown(self, request: ActionRequest) -> None:
+        if self._sequence is not None:
+            self._report(request, self._sequence(request))
+            return
         with self._lock:
             started = self._shutdown_started
             if started is not None:

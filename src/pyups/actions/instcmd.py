@@ -47,8 +47,10 @@ def _refusal(exc: NutError, username: str | None, command: str) -> str:
     advice = ADVICE.get(exc.code)
     detail = exc.detail
     # The words for a login from [[ups]]; an ACCESS-DENIED without a user is upsd's plain one.
-    if advice is not None and advice.configured is not None and (
-        username or exc.code != "ACCESS-DENIED"
+    if (
+        advice is not None
+        and advice.configured is not None
+        and (username or exc.code != "ACCESS-DENIED")
     ):
         detail = advice.configured.format(user=username, name=command)
     return f"refused by upsd: {exc.code} ({detail})"

@@ -34,7 +34,8 @@ can wake up then.
 
 **Supplies** (upsmon MINSUPPLIES): the host goes down when the ``power`` of its UPSes that are
 not critical adds up to less than ``min_supplies``. ``power = 0`` only watches a UPS: it never
-counts, critical or not.
+counts, critical or not, and a host whose every UPS is watched only is not protected at all
+(it never goes down by criticality; a rule or ``pyups fsd`` can still start the sequence).
 
 Everything here is pure: time is an argument, results are frozen values.
 """
@@ -179,15 +180,19 @@ class Supplies:
 
 def supplies(judged: Iterable[tuple[Protected, Verdict]], min_supplies: int) -> Supplies:
     """Sum ``power`` over the UPSes that are not critical; go down below ``min_supplies``."""
-    left, critical, reasons = 0, [], []
+    left, critical, reasons, fed = 0, [], [], False
     for ups, verdict in judged:
         if ups.power <= 0:
             continue
+        fed = True
         if verdict.critical:
             critical.append(ups.address)
             reasons.append(verdict.reason)
         else:
             left += ups.power
+    if not fed:
+        # Every UPS is watched only: nothing protects this host, so nothing takes it down.
+        return Supplies(False, 0, min_supplies, (), "no UPS feeds this host (power = 0)")
     go_down = left < min_supplies
     count = f"{left} {'supply' if left == 1 else 'supplies'} left, {min_supplies} needed"
     reason = "; ".join([*reasons, count]) if reasons else f"no UPS is critical; {count}"

@@ -12,6 +12,7 @@ PROTOCOL = "PROTOCOL"
 TLS = "TLS"
 WAIT = "WAIT"
 
+
 @dataclass(frozen=True, slots=True)
 class Advice:
     """One error code in words: what went wrong and what to do about it.
@@ -45,8 +46,7 @@ ADVICE = {
             "does not give [{login}] {grant}; reload upsd after changing it (upsd -c reload)"
         ),
         configured=(
-            "user {user!r} has a wrong password or lacks `instcmds = {name}` (or ALL) "
-            "in upsd.users"
+            "user {user!r} has a wrong password or lacks `instcmds = {name}` (or ALL) in upsd.users"
         ),
     ),
     "UNKNOWN-UPS": Advice(
@@ -126,9 +126,7 @@ ADVICE = {
     "USERNAME-REQUIRED": Advice(
         "upsd requires a user name for this",
         asked="upsd wants a user and password for this ({code}); pass -u USER ({password})",
-        configured=(
-            "no username is configured for this UPS; set username and password in [[ups]]"
-        ),
+        configured=("no username is configured for this UPS; set username and password in [[ups]]"),
     ),
     "PASSWORD-REQUIRED": Advice(
         "upsd requires a password for this",

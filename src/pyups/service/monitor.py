@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from pyups import __version__
 from pyups.actions import Dispatcher
+from pyups.actions.outcome import Outcome
 from pyups.address import UpsAddress
 from pyups.config import Config, ConfigError
 from pyups.config.views import tls_of
@@ -29,9 +30,11 @@ from pyups.core.engine import EngineState
 from pyups.core.events import Event
 from pyups.core.rules import ActionRequest
 from pyups.nut.tls import Tls
+from pyups.service import flag
 from pyups.service.endpoint import MetricsEndpoint
 from pyups.service.notify import Notifier
 from pyups.service.poller import ServerPoller, build_pollers
+from pyups.service.protector import Protector, protection_of_config
 from pyups.service.record import Recorder
 from pyups.service.reload import carry_over
 from pyups.service.state import StateFile
@@ -106,6 +109,10 @@ class Monitor:
             credentials=_credentials(config),
             tls=_tls_settings(config),
             nut_timeout=config.monitor.timeout,
+            shutdown=self._shutdown,
+        )
+        self.protector = Protector(
+            protection_of_config(config), self._queue.put, self._put_note, self._logout
         )
         self._halt = threading.Event()  # stops the current pollers (a reload starts new ones)
         self.pollers: list[ServerPoller] = []
@@ -124,6 +131,10 @@ class Monitor:
             return
         restored, warning = self.state_file.load()
         self._warnings = [warning] if warning else []
+        stale = self.config.shutdown.powerdown_flag
+        if stale and (warning := flag.clear_stale_flag(stale)):
+            self._warnings.append(warning)
+        self.protector.seed({address: state for address, state in restored.items()})
         if self._record:
             self.recorder = Recorder(self._record)
         metrics = self.endpoint.open(self.config)
@@ -144,6 +155,10 @@ class Monitor:
         """Ask the monitor to re-read its configuration."""
         self._queue.put(_Reload())
 
+    def fsd(self, reason: str = "pyups fsd") -> None:
+        """Start the shutdown sequence now, as if every UPS this host depends on were critical."""
+        self.protector.request(reason)
+
     # -- the main thread --------------------------------------------------------------------
 
     def run(self) -> None:
@@ -154,6 +169,7 @@ class Monitor:
         for warning in self._warnings:
             self._note(warning, "warning")
         self.upkeep.start(self.pollers, time.monotonic())
+        self.protector.start()
         for poller in self.pollers:
             poller.start()
         watchdog = self.notifier.watchdog
@@ -171,6 +187,8 @@ class Monitor:
                 self._save()
         self.notifier.stopping("stopping")
         self._end_pollers(self.pollers)
+        self.protector.stop()
+        self.protector.join(STOP_GRACE)
         self._drain()
         self.dispatcher.close(STOP_GRACE)
         self._drain()
@@ -247,6 +265,7 @@ class Monitor:
         if config.monitor.state_file != self.state_file.path:
             self.state_file = StateFile(config.monitor.state_file)
         self._follow_metrics(config)
+        self.protector.reconfigure(protection_of_config(config))
         self._halt = threading.Event()
         self.pollers = self._pollers(config, carried)
         self.upkeep.replace(self.pollers)
@@ -276,7 +295,31 @@ class Monitor:
             self._halt,
             self.recorder.record if self.recorder else None,
             metrics.observe if metrics else None,
+            note=self._put_note,
+            protect=self.protector.observe,
         )
+
+    # -- protection -------------------------------------------------------------------------
+
+    def _shutdown(self, request: ActionRequest) -> Outcome:
+        """A rule's ``{ shutdown = true }``: the shutdown sequence, once per process."""
+        event = request.event
+        started = self.protector.request(f"rule {event.rule}: {event.message}", event.address)
+        command = " ".join(self.protector.protection.plan.command)
+        if started is not None:
+            at = time.strftime("%H:%M:%S", time.localtime(started))
+            return Outcome("skipped", f"shutdown sequence already started at {at}", ok=True)
+        if self.config.monitor.dry_run:
+            return Outcome(
+                "dry-run", f"dry run: would start the shutdown sequence ({command})", ok=True
+            )
+        return Outcome("ok", f"shutdown sequence started ({command})", ok=True)
+
+    def _logout(self, address: UpsAddress) -> None:
+        """The sequence is done with this UPS's session: its poller logs out (any thread)."""
+        for poller in self.pollers:
+            if poller.server == address.server:
+                poller.detach(address.name)
 
     def _end_pollers(self, pollers: Sequence[ServerPoller]) -> None:
         self._halt.set()

@@ -15,14 +15,15 @@ from dataclasses import dataclass, field
 from itertools import groupby
 
 from pyups.address import Server, UpsAddress
-from pyups.config import Config
-from pyups.config.views import policy_of, tls_of
+from pyups.config import Config, UpsConfig
+from pyups.config.views import logs_in, policy_of, tls_of
 from pyups.core.engine import EngineState, Policy, advance, start
 from pyups.core.events import Event
+from pyups.core.protection import Role
 from pyups.core.rules import ActionRequest
 from pyups.core.snapshot import Snapshot
-from pyups.core.tracker import poll_interval
-from pyups.nut import Connection, poll
+from pyups.core.tracker import UpsState, poll_interval
+from pyups.nut import Attach, Connection, poll
 from pyups.nut.tls import Tls
 
 
@@ -34,6 +35,7 @@ class Target:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     tls: Tls | None = None
+    attach: Attach | None = None  # LOGIN (and PRIMARY) so upsd counts this host
 
 
 class ServerPoller(threading.Thread):
@@ -50,6 +52,9 @@ class ServerPoller(threading.Thread):
         record: Callable[[Snapshot], None] | None = None,
         states: Mapping[str, EngineState] | None = None,
         observe: Callable[[Snapshot, float], None] | None = None,
+        *,
+        note: Callable[[str, str], None] | None = None,
+        protect: Callable[[UpsState], None] | None = None,
     ) -> None:
         super().__init__(name=f"poller {server}", daemon=True)
         self.server = server
@@ -66,8 +71,13 @@ class ServerPoller(threading.Thread):
         self._halt = stop
         self._record = record
         self._observe = observe  # each result and how long the poll took (metrics)
-        # UPSes logging in as the same user with the same TLS settings share one connection.
-        self._connections: dict[tuple[str | None, str | None, Tls | None], Connection] = {}
+        self._note = note or (lambda message, priority: None)
+        self._protect = protect  # each UPS's new tracker state (protection)
+        # UPSes logging in as the same user with the same TLS settings share one connection;
+        # an attached UPS has one of its own (upsd takes one LOGIN per connection).
+        self._connections: dict[_ConnKey, Connection] = {}
+        self._detached: set[str] = set()  # attached UPSes logged out of by the sequence
+        self._refusals: dict[str, str | None] = {}  # the last attach refusal reported
 
     def run(self) -> None:
         start = time.monotonic()
@@ -101,10 +111,16 @@ class ServerPoller(threading.Thread):
             return 0.0
         return max(0.0, now - busy_since - self.budget)
 
+    def detach(self, name: str) -> None:
+        """Log out of ``name``'s session at its next poll, and keep polling it without one."""
+        self._detached.add(name)
+
     def _poll(self, target: Target) -> float:
         conn = self._connection(target)
         started = time.perf_counter()
         snap = poll(conn, target.name, time.time())
+        if conn.attach is not None:
+            self._report_attach(target, conn)
         if self._observe is not None:
             self._observe(snap, time.perf_counter() - started)
         if self._record is not None:
@@ -115,17 +131,51 @@ class ServerPoller(threading.Thread):
             self._deliver(event)
         for request in requests:
             self._deliver(request)
+        if self._protect is not None:
+            self._protect(state.tracker)
         return poll_interval(state.tracker, self.policy.timing)
 
     def _connection(self, target: Target) -> Connection:
-        key = (target.username, target.password, target.tls)
+        attach = target.attach if target.name not in self._detached else None
+        if target.attach is not None and attach is None:
+            gone = self._connections.pop(_key(target, target.attach), None)
+            if gone is not None:
+                gone.close()  # LOGOUT: upsd stops counting this host
+        key = _key(target, attach)
         conn = self._connections.get(key)
         if conn is None:
             conn = Connection(
-                self.server, self._timeout, target.username, target.password, target.tls
+                self.server,
+                self._timeout,
+                target.username,
+                target.password,
+                target.tls,
+                attach=attach,
             )
             self._connections[key] = conn
         return conn
+
+    def _report_attach(self, target: Target, conn: Connection) -> None:
+        """One err entry when upsd refuses to count this host, one notice when it then does."""
+        error = conn.attach_error
+        text = error.detail if error is not None else None
+        if error is None and not conn.attached:
+            return  # not connected: nothing new to say
+        last = self._refusals.get(target.name)
+        if text != last:
+            self._refusals[target.name] = text
+            where = f"{target.name}@{self.server}"
+            if text is not None:
+                self._note(f"{where}: {text}", "err")
+            elif last is not None:
+                self._note(f"{where}: upsd now counts this host", "notice")
+
+
+_ConnKey = tuple[str | None, str | None, "Tls | None", "Attach | None"]
+
+
+def _key(target: Target, attach: Attach | None) -> _ConnKey:
+    return (target.username, target.password, target.tls, attach)
 
 
 def _next_deadline(previous: float, period: float, now: float) -> float:
@@ -144,8 +194,15 @@ def build_pollers(
     halt: threading.Event,
     record: Callable[[Snapshot], None] | None = None,
     observe: Callable[[Snapshot, float], None] | None = None,
+    *,
+    note: Callable[[str, str], None] | None = None,
+    protect: Callable[[UpsState], None] | None = None,
 ) -> list[ServerPoller]:
-    """One poller per upsd server of ``config``, each UPS starting from its carried state."""
+    """One poller per upsd server of ``config``, each UPS starting from its carried state.
+
+    A UPS that feeds this host and has a username is polled through a session that logs in
+    to it (DESIGN §10), so upsd counts this host; as primary it also claims PRIMARY.
+    """
     policy = policy_of(config)
     by_server = groupby(sorted(config.ups, key=lambda u: str(u.server)), key=lambda u: u.server)
     pollers = []
@@ -155,7 +212,7 @@ def build_pollers(
         pollers.append(
             ServerPoller(
                 server,
-                [Target(u.name, u.username, u.password, tls_of(u)) for u in upses],
+                [Target(u.name, u.username, u.password, tls_of(u), _attach(u)) for u in upses],
                 policy,
                 config.monitor.timeout,
                 deliver,
@@ -163,6 +220,14 @@ def build_pollers(
                 record,
                 carried,
                 observe,
+                note=note,
+                protect=protect,
             )
         )
     return pollers
+
+
+def _attach(ups: UpsConfig) -> Attach | None:
+    if not logs_in(ups):
+        return None
+    return Attach(ups.name, primary=ups.role is Role.PRIMARY)
