@@ -99,13 +99,17 @@ def test_the_sequence_plan_takes_shutdown_and_the_roles_of_the_upses_that_feed_t
 
 def test_the_plan_of_the_defaults_is_the_cores_default_plan_with_the_default_flag() -> None:
     plan = sequence_plan_of(default_config())
-    assert plan == SequencePlan(("systemctl", "poweroff"), flag_path="/run/pyups/killpower")
+    assert plan == SequencePlan(("systemctl", "poweroff"))
     assert plan.flag is None  # primary for nothing: no flag
 
 
 def test_the_flag_is_written_only_as_primary_and_never_when_empty() -> None:
     primary = '[[ups]]\nname = "a"\nrole = "primary"\n'
-    assert sequence_plan_of(config_from_text(primary)).flag == "/run/pyups/killpower"
+    alone = sequence_plan_of(config_from_text(primary))
+    assert alone.flag == "/run/pyups/killpower"  # no login: no FSD, but the flag all the same
+    assert alone.primary_for == ()
+    counted = config_from_text(primary + 'username = "u"\npassword = "p"\n', mode=0o600)
+    assert sequence_plan_of(counted).primary_for == (address("a"),)
     no_flag = config_from_text(primary + '[shutdown]\npowerdown_flag = ""\n')
     assert sequence_plan_of(no_flag).flag_path is None
     assert sequence_plan_of(no_flag).flag is None

@@ -66,7 +66,7 @@ PRIMARY = SequencePlan(
     final_delay=5,
     flag_path=FLAG,
 )
-SECONDARY = SequencePlan(command=POWEROFF, sessions=(EATON,), final_delay=5, flag_path=FLAG)
+SECONDARY = SequencePlan(command=POWEROFF, sessions=(EATON,), final_delay=5)  # never a flag
 
 Out = list[Effect | WakeAt]
 

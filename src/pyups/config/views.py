@@ -65,16 +65,22 @@ def logs_in(ups: UpsConfig) -> bool:
 def sequence_plan_of(config: Config) -> SequencePlan:
     """The shutdown sequence's plan: ``[shutdown]``, plus the roles of the UPSes that feed
     this host. A UPS with ``power = 0`` takes no part: this host never sets FSD on it, never
-    waits for its secondaries and keeps no session on it for ``linger``."""
+    waits for its secondaries and keeps no session on it for ``linger``.
+
+    FSD needs an ``upsmon primary`` login, so only a primary with a username sets it and
+    waits for its secondaries; a primary without one (a host alone on its UPS) still writes
+    the power-down flag, which is what makes the UPS cut and restore its power.
+    """
     shutdown = config.shutdown
+    primaries = [u for u in config.ups if u.role is Role.PRIMARY and feeds(u)]
     return SequencePlan(
         command=shutdown.command,
-        primary_for=tuple(u.address for u in config.ups if u.role is Role.PRIMARY and feeds(u)),
+        primary_for=tuple(u.address for u in primaries if logs_in(u)),
         sessions=tuple(u.address for u in config.ups if u.role is Role.SECONDARY and logs_in(u)),
         before=shutdown.before,
         host_sync=shutdown.host_sync,
         final_delay=shutdown.final_delay,
         linger=shutdown.linger,
-        flag_path=shutdown.powerdown_flag or None,
+        flag_path=(shutdown.powerdown_flag or None) if primaries else None,
         dry_run=config.monitor.dry_run,
     )

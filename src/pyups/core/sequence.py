@@ -85,13 +85,13 @@ class SequencePlan:
     """What the configuration and the roles say the sequence does; fixed for a run."""
 
     command: tuple[str, ...]
-    primary_for: tuple[UpsAddress, ...] = ()  # FSD and NUMLOGINS on these
+    primary_for: tuple[UpsAddress, ...] = ()  # FSD and NUMLOGINS on these (needs a login)
     sessions: tuple[UpsAddress, ...] = ()  # secondary sessions kept for ``linger``, then closed
     before: tuple[Step, ...] = ()
     host_sync: float = 15.0
     final_delay: float = 5.0
     linger: float = 0.0
-    flag_path: str | None = None  # written only as primary
+    flag_path: str | None = None  # set only for a primary (the configuration decides)
     dry_run: bool = False
     tries: int = COMMAND_TRIES
     retry_delay: float = RETRY_DELAY
@@ -99,8 +99,8 @@ class SequencePlan:
 
     @property
     def flag(self) -> str | None:
-        """The power-down flag this host writes: a path, as primary, else none."""
-        return self.flag_path if self.primary_for and self.flag_path else None
+        """The power-down flag this host writes, if any."""
+        return self.flag_path or None
 
 
 # --- inputs ---------------------------------------------------------------------------------
