@@ -51,16 +51,17 @@ typecheck: venv
 
 # The tiers are markers: `integration` (all of tests/integration), `system` (tests/system).
 unit: venv
-	$(PY) -m pytest -m "not integration and not system"
+	$(PY) -m pytest -n 2 --dist loadgroup -m "not integration and not system"
 
 integration: deps
-	$(PY) -m pytest -m integration
+	$(PY) -m pytest -n 2 --dist loadgroup -m integration
 
 system: deps
 	$(PY) -m pytest -m system
 
+# Two workers (pytest-xdist): each test file stays on one, the system tier on one.
 test: deps lint typecheck
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 # Every benchmark in bench/, one after the other on a quiet machine, then the README's
 # Performance section and docs/latency.png are rewritten from their results. Exits non-zero

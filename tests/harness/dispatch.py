@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from pyups.actions import Dispatcher
+from pyups.actions.dispatcher import Dispatcher
 from pyups.core.events import Event
 from pyups.core.rules import ActionRequest
 

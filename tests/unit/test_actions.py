@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pyups.actions import Dispatcher
+from pyups.actions.dispatcher import Dispatcher
 from pyups.address import Server
 from pyups.core.events import Event, finish
 from pyups.core.rules import ActionRequest, ExecAction, InstcmdAction, ShutdownAction

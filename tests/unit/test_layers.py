@@ -1,4 +1,5 @@
-"""What importing a command loads: replay needs the engine, not the service or systemd-python."""
+"""What importing a command loads: replay needs the engine, not the service, systemd-python,
+the NUT client or the action dispatcher."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import sys
 PROBE = (
     "import json, sys, pyups.commands.replay; "
     "print(json.dumps(sorted(m for m in sys.modules "
-    "if m == 'systemd' or m.startswith(('systemd.', 'pyups.service')))))"
+    "if m in ('systemd', 'PyNUTClient', 'pyups.actions.dispatcher') "
+    "or m.startswith(('systemd.', 'pyups.service', 'PyNUTClient.')))))"
 )
 
 
-def test_replay_loads_neither_the_service_nor_systemd() -> None:
+def test_replay_loads_neither_the_service_nor_systemd_nor_the_nut_client() -> None:
     done = subprocess.run(
         [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, timeout=60
     )

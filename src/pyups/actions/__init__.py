@@ -1,8 +1,7 @@
 """Actions of rules: ``exec`` (argv, no shell, timeout, process group), ``instcmd``, ``notify``
-(Apprise) and ``shutdown``, run by a bounded :class:`Dispatcher` that reports each outcome as
-an ACTION."""
+(Apprise) and ``shutdown``, run by a bounded :class:`~pyups.actions.dispatcher.Dispatcher`
+that reports each outcome as an ACTION (:mod:`~pyups.actions.outcome`).
 
-from pyups.actions.dispatcher import Dispatcher
-from pyups.actions.outcome import Outcome, action_event
-
-__all__ = ["Dispatcher", "Outcome", "action_event"]
+Nothing is imported here, so that ``pyups replay``, which only words what actions would do,
+does not load the dispatcher, the NUT client or Apprise.
+"""

@@ -18,17 +18,18 @@ class Outcome:
     ok: bool
 
 
-def action_event(trigger: Event, outcome: Outcome) -> Event:
+def action_event(trigger: Event, outcome: Outcome, t: float | None = None) -> Event:
     """The ACTION event for an action that ``trigger`` (a finished RULE event) asked for.
 
     The sentence is both ``outcome`` (what the catalogue's ``{message}`` template renders) and
     ``message`` itself: the event is final, and :func:`~pyups.core.events.finish` leaves it so.
+    ``t`` is now unless given (a replay stamps it with the trace's clock).
     """
     return Event(
         name="ACTION",
         ups=trigger.ups,
         server=trigger.server,
-        t=time.time(),
+        t=time.time() if t is None else t,
         status=trigger.status,
         prev_status=trigger.prev_status,
         vars=trigger.vars,

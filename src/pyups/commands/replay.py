@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Iterator
 
+from pyups.actions.outcome import Outcome, action_event
 from pyups.commands.common import EXIT_FAILURE, EXIT_OK, Failure, config_path
 from pyups.config import Config, default_config, load_config
 from pyups.config.views import policy_of
@@ -29,7 +30,10 @@ def main(args: argparse.Namespace) -> int:
     console = ConsoleSink(sys.stdout)
     shutdown = config.monitor.shutdown_command
     for event, requests in results:
-        would = [_would_run(event, dry_run(r, shutdown)) for r in requests]
+        would = [
+            action_event(event, Outcome("dry-run", dry_run(r, shutdown), ok=True), t=event.t)
+            for r in requests
+        ]
         for shown in (event, *would):
             if args.json:
                 print(json.dumps(_record(shown)))
@@ -52,22 +56,6 @@ def _snapshots(lines: Iterator[str], name: str) -> Iterator[Snapshot]:
             yield from_line(line)
         except TraceError as exc:
             raise Failure(f"{name}:{number}: {exc}", EXIT_FAILURE) from None
-
-
-def _would_run(rule_event: Event, message: str) -> Event:
-    return Event(
-        name="ACTION",
-        ups=rule_event.ups,
-        server=rule_event.server,
-        t=rule_event.t,
-        status=rule_event.status,
-        prev_status=rule_event.prev_status,
-        rule=rule_event.rule,
-        reason="dry-run",
-        outcome=message,
-        priority="info",
-        message=message,
-    )
 
 
 def _record(event: Event) -> dict[str, object]:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pyups import __version__
-from pyups.actions import Dispatcher
+from pyups.actions.dispatcher import Dispatcher
 from pyups.actions.outcome import Outcome
 from pyups.address import UpsAddress
 from pyups.config import Config, ConfigError
