@@ -52,7 +52,11 @@ def test_a_shutdown_rule_powers_the_system_off(boot: Boot, nut: NutServer, dbus:
     assert system.console is not None
     console = system.console.text()
     assert re.search(r"pyups\[\d+\]: UPS eaton800: rule power-cut on ONBATT$", console, re.M)
-    assert re.search(r"pyups\[\d+\]: shutdown: systemctl poweroff exited 0$", console, re.M)
+    assert re.search(
+        r"pyups\[\d+\]: Executing automatic power-fail shutdown: rule power-cut", console
+    )
+    command = r"shutdown command systemctl poweroff \(try 1\): exit 0 after [\d.]+s$"
+    assert re.search(rf"pyups\[\d+\]: {command}", console, re.M)
     # logind says so when the request went through it; without D-Bus PID 1 took it directly.
     by_logind = re.search(r"systemd-logind\[\d+\]: System is powering down\.$", console, re.M)
     assert bool(by_logind) == dbus
