@@ -57,10 +57,10 @@ def test_a_primary_sets_fsd_waits_host_sync_runs_each_step_to_its_timeout_then_t
         ("lowbatt_for", 3.0),
         ("FSD on eaton800", 0.0),
         ("host_sync", 15.0),
-        ("before 1: stop-vms", 120.0),
-        ("before 2: sync", 10.0),
+        ("before 1", 120.0),
+        ("before 2", 10.0),
         ("final_delay", 5.0),
-        ("command starts: systemctl poweroff", 0.0),
+        ("command starts", 0.0),
     ]
     assert worst_case(stages) == 155.0
 
@@ -69,7 +69,7 @@ def test_a_primary_with_a_flag_writes_it_just_before_the_command() -> None:
     stages = timeline(Role.PRIMARY, plan(True, flag_path="/run/pyups/killpower"), 2.0, 0.0)
     assert [s.name for s in stages][-2:] == [
         "write the power-down flag",
-        "command starts: systemctl poweroff",
+        "command starts",
     ]
 
 
@@ -80,7 +80,7 @@ def test_a_secondary_waits_host_sync_for_its_primary_s_fsd_and_sets_none_itself(
         ("lowbatt_for", 0.0),
         ("wait for the primary's FSD", 15.0),
         ("final_delay", 5.0),
-        ("command starts: systemctl poweroff", 0.0),
+        ("command starts", 0.0),
     ]
     assert worst_case(stages) == 22.0
 
@@ -207,7 +207,7 @@ def test_a_file_that_is_not_executable_fails(tmp_path: Path) -> None:
 def test_a_flag_in_a_writable_directory_passes_and_is_not_written(tmp_path: Path) -> None:
     flag = tmp_path / "run" / "killpower"
     check = flag_check(str(flag))
-    assert check.ok and f"(to be created in {tmp_path})" in check.detail
+    assert check.ok and f"{tmp_path} is writable (the monitor creates" in check.detail
     assert not flag.parent.exists()
 
 

@@ -165,7 +165,9 @@ def _probe(ups: UpsConfig, config: Config, advice: dict[str, str]) -> Findings:
         variables = reader.list_vars(ups.name)
     except NutError as exc:
         request = Request("status", ups.server, ups.name, user=ups.username, timeout=timeout)
-        findings.checks.append(Check(f"session {name}", Level.FAILED, explain(exc, request)))
+        findings.checks.append(
+            Check(f"session {name}", Level.FAILED, _said(explain(exc, request), ups))
+        )
         reader.close()
         return findings
     findings.runtime = runtime_at_low_battery(variables)
@@ -210,21 +212,27 @@ def _session(ups: UpsConfig, config: Config, advice: dict[str, str]) -> Check:
         session.open()
     except NutError as exc:
         request = Request("status", ups.server, ups.name, user=ups.username)
-        return Check(check, Level.FAILED, explain(exc, request))
+        return Check(check, Level.FAILED, _said(explain(exc, request), ups))
     finally:
         session.close()
     if session.attach_error is not None:
-        return Check(check, Level.FAILED, f"{name}: {session.attach_error.detail}")
+        return Check(check, Level.FAILED, session.attach_error.detail)
     asked = "LOGIN and PRIMARY" if primary else "LOGIN"
     return Check(check, Level.OK, f"user {ups.username}: upsd accepts {asked} (logged out again)")
+
+
+def _said(text: str, ups: UpsConfig) -> str:
+    """explain()'s sentence without the UPS it starts with: the check's name says it."""
+    return text.removeprefix(f"{ups.address}: ")
 
 
 def _counted(findings: Findings) -> str:
     count = findings.logins or 0
     text = f"upsd counts {count} {'session' if count == 1 else 'sessions'} logged in now"
+    text += ", besides the drill's own"
     if findings.clients:
         text += ": " + ", ".join(_address(c, findings.local) for c in findings.clients)
-    return text + " (not counting the drill's own)"
+    return text
 
 
 def _address(client: str, local: str | None) -> str:
@@ -293,7 +301,11 @@ def flag_check(path: str) -> Check:
             f"{path}: {existing} is not writable by uid {os.getuid()}; run the drill as the "
             "user the monitor runs as, or set [shutdown] powerdown_flag to a writable path",
         )
-    where = directory if existing == directory else f"{directory} (to be created in {existing})"
+    where = (
+        f"{directory} is writable"
+        if existing == directory
+        else f"{existing} is writable (the monitor creates {directory} in it)"
+    )
     volatile = is_volatile(path)
     fs = {True: "on tmpfs", False: "not on tmpfs", None: "file system unknown"}[volatile]
     if state is FlagState.SET:
@@ -301,9 +313,9 @@ def flag_check(path: str) -> Check:
             "flag",
             Level.WARNING,
             f"{path} is set already (left by an earlier shutdown; the monitor removes it "
-            f"when it starts); {where} writable, {fs}",
+            f"when it starts); {where}, {fs}",
         )
-    return Check("flag", Level.OK, f"{path}: {where} writable, {fs}; not written")
+    return Check("flag", Level.OK, f"{path}: {where}, {fs}; not written")
 
 
 # --- output ---------------------------------------------------------------------------------
@@ -350,7 +362,12 @@ def as_table(report: Report) -> str:
 def _wrap(text: str, head: str, indent: int) -> list[str]:
     width = max(WIDTH, indent + 40)
     wrapped = textwrap.wrap(
-        text, width, initial_indent=head, subsequent_indent=" " * indent, break_on_hyphens=False
+        text,
+        width,
+        initial_indent=head,
+        subsequent_indent=" " * indent,
+        break_on_hyphens=False,
+        break_long_words=False,
     )
     return wrapped or [head.rstrip()]
 

@@ -103,15 +103,16 @@ def timeline(
             )
         )
     for index, step in enumerate(plan.before, 1):
-        stages.append(Stage(f"before {index}: {' '.join(step.argv)}", step.timeout, "its timeout"))
+        stages.append(Stage(f"before {index}", step.timeout, f"{' '.join(step.argv)}; its timeout"))
     stages.append(Stage("final_delay", plan.final_delay))
     if plan.flag is not None:
         stages.append(Stage("write the power-down flag", 0.0, plan.flag))
     stages.append(
         Stage(
-            f"command starts: {' '.join(plan.command)}",
+            "command starts",
             0.0,
-            "the worst case ends here; the command then takes what the host needs to stop",
+            f"{' '.join(plan.command)}; the worst case ends here: the command then takes "
+            "what the host needs to stop",
         )
     )
     return tuple(stages)
