@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 
 from pyups.address import Server, UpsAddress
-from pyups.commands.drill import Report, Timeline, as_json, as_table, flag_check, program_check
+from pyups.commands.drill import (
+    Report,
+    Timeline,
+    as_json,
+    as_table,
+    drill,
+    flag_check,
+    program_check,
+)
+from pyups.config import config_from_text
 from pyups.core.drill import (
     Check,
     Fit,
@@ -229,6 +238,20 @@ def test_a_flag_under_a_directory_nobody_may_write_fails() -> None:
     assert not os.access("/proc/sys", os.W_OK)
     check = flag_check("/proc/sys/pyups-drill/killpower")
     assert not check.ok and "/proc/sys is not writable" in check.detail
+
+
+# --- the whole drill, where no upsd is needed --------------------------------------------
+
+
+def test_a_host_no_ups_feeds_has_no_plan_and_keeps_check_config_s_warnings() -> None:
+    text = '[[ups]]\nname = "eaton800"\nrole = "primary"\npower = 0\n[shutdown]\ncommand = ["sh"]\n'
+    result = drill(config_from_text(text, "test.conf"), "test.conf")
+    assert not result.ok and result.timelines == [] and result.upses == []
+    assert [(c.name, c.level) for c in result.checks] == [
+        ("protection", Level.FAILED),
+        ("ups[0].power", Level.WARNING),
+    ]
+    assert "protection: none (every UPS has power = 0)" in result.checks[0].detail
 
 
 # --- output ---------------------------------------------------------------------------------

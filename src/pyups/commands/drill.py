@@ -211,7 +211,9 @@ def _session(ups: UpsConfig, config: Config, advice: dict[str, str]) -> Check:
     try:
         session.open()
     except NutError as exc:
-        request = Request("status", ups.server, ups.name, user=ups.username)
+        request = Request(
+            "status", ups.server, ups.name, user=ups.username, timeout=config.monitor.timeout
+        )
         return Check(check, Level.FAILED, _said(explain(exc, request), ups))
     finally:
         session.close()
