@@ -16,6 +16,7 @@ from pyups.commands import (
     control,
     daemon,
     demo,
+    drill,
     events,
     killpower,
     query,
@@ -68,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check-config", help="validate a configuration file, report every error")
     _config_option(p)
     p.set_defaults(func=check_config.main)
+
+    p = sub.add_parser("drill", help="rehearse the protection plan against upsd, doing none of it")
+    _config_option(p)
+    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    p.set_defaults(func=drill.main)
 
     p = sub.add_parser("replay", help="run events and rules over a recorded trace, run nothing")
     _config_option(p, ", if it exists")

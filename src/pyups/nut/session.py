@@ -94,6 +94,17 @@ class Connection:
     def connected(self) -> bool:
         return self._client is not None
 
+    @property
+    def local_host(self) -> str | None:
+        """This end's address on the current connection: what upsd lists for this host."""
+        client = self._client
+        if client is None:
+            return None
+        try:
+            return str(client.sock.getsockname()[0])
+        except OSError:
+            return None
+
     def open(self) -> None:
         """Connect, STARTTLS (if ``tls`` is set) and log in (if a user is set); raises NutError.
 
