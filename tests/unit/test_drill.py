@@ -83,7 +83,7 @@ def test_a_primary_with_a_flag_writes_it_just_before_the_command() -> None:
 
 
 def test_a_secondary_waits_host_sync_for_its_primary_s_fsd_and_sets_none_itself() -> None:
-    stages = timeline(Role.SECONDARY, plan(False, flag_path="/run/x"), 2.0, 0.0)
+    stages = timeline(Role.SECONDARY, plan(False), 2.0, 0.0)  # a secondary's plan has no flag
     assert names_and_lengths(stages) == [
         ("LB seen", 2.0),
         ("lowbatt_for", 0.0),
