@@ -155,8 +155,9 @@ class Monitor:
         """Ask the monitor to re-read its configuration."""
         self._queue.put(_Reload())
 
-    def fsd(self, reason: str = "pyups fsd") -> None:
-        """Start the shutdown sequence now, as if every UPS this host depends on were critical."""
+    def fsd(self, reason: str = "forced by pyups fsd") -> None:
+        """Start the shutdown sequence now, as if every UPS this host depends on were critical
+        (also on a host every UPS only watches: whoever asks means this host)."""
         self.protector.request(reason)
 
     # -- the main thread --------------------------------------------------------------------
