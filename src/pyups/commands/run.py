@@ -44,12 +44,6 @@ def start_monitor(
     """A monitor with SIGTERM/SIGINT stopping it, SIGHUP reloading it and SIGUSR1 (what
     ``pyups fsd`` sends) starting the shutdown sequence."""
     monitor = Monitor(config, sinks, record=record, load=load)
-    try:
-        monitor.open()
-    except MetricsError as exc:
-        raise Failure(str(exc)) from None
-    except OSError as exc:
-        raise Failure(f"--record {record}: cannot write: {exc.strerror or exc}") from None
 
     def on_stop(signum: int, frame: FrameType | None) -> None:
         monitor.stop(signal.Signals(signum).name)
@@ -64,6 +58,14 @@ def start_monitor(
     signal.signal(signal.SIGINT, on_stop)
     signal.signal(signal.SIGHUP, on_reload)
     signal.signal(signal.SIGUSR1, on_fsd)
+    # Handled before opening: SIGUSR1's default action would end the monitor that a
+    # `pyups fsd` (which may come as soon as the pidfile names it) asks to shut down.
+    try:
+        monitor.open()
+    except MetricsError as exc:
+        raise Failure(str(exc)) from None
+    except OSError as exc:
+        raise Failure(f"--record {record}: cannot write: {exc.strerror or exc}") from None
     return monitor
 
 
