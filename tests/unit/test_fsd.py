@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from pyups.cli import build_parser
 from pyups.commands.common import EXIT_USAGE, Failure
-from pyups.commands.fsd import FSD_SIGNAL, Found, confirmed, find_monitor
+from pyups.commands.fsd import FSD_SIGNAL, Found, confirmed, describe_plan, find_monitor
 from pyups.service.pidfile import PidFile
 
 
@@ -28,8 +29,6 @@ def held_pidfile(tmp_path: Path) -> PidFile:
 
 
 def test_fsd_sends_upsmon_s_sigcmd_fsd_which_is_sigusr1() -> None:
-    import signal
-
     assert FSD_SIGNAL == signal.SIGUSR1
 
 
@@ -134,3 +133,13 @@ def test_pyups_fsd_without_a_terminal_or_yes_exits_2_before_signalling(tmp_path:
     assert result.stderr == (
         "pyups: pyups fsd shuts this host down and needs a confirmation: add --yes\n"
     )
+
+
+def test_the_question_names_the_command_the_configuration_runs(tmp_path: Path) -> None:
+    path = tmp_path / "pyups.conf"
+    path.write_text('[shutdown]\ncommand = ["/usr/local/sbin/halt-now", "--soon"]\n')
+    assert describe_plan(str(path)) == (
+        f" (its configuration {path} runs: /usr/local/sbin/halt-now --soon)"
+    )
+    path.write_text("[shutdown\n")  # broken: the running monitor has its own, say nothing
+    assert describe_plan(str(path)) == ""
