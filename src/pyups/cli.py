@@ -18,6 +18,7 @@ from pyups.commands import (
     demo,
     drill,
     events,
+    fsd,
     killpower,
     query,
     replay,
@@ -65,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reload", help="make the daemon re-read its configuration (SIGHUP)")
     _pidfile_option(p)
     p.set_defaults(func=daemon.reload_main)
+
+    p = sub.add_parser("fsd", help="the running monitor shuts this host down now (upsmon -c fsd)")
+    _config_option(p)
+    p.add_argument("--yes", action="store_true", help="do not ask for a confirmation")
+    _pidfile_option(p)
+    p.set_defaults(func=fsd.main)
 
     p = sub.add_parser("check-config", help="validate a configuration file, report every error")
     _config_option(p)

@@ -26,12 +26,20 @@ def refuse_real_shutdown(args: Sequence[str], env: Mapping[str, str]) -> None:
     """Fail the test before ``pyups run``/``daemon`` starts with a configuration that could
     shut this machine down: the configuration pyups would use (read as it reads it) has a UPS
     with power > 0 or a rule that shuts down, is not a dry run, and its command in effect
-    names a real shutdown program. A configuration pyups would refuse starts nothing."""
+    names a real shutdown program. A configuration pyups would refuse starts nothing.
+    ``pyups fsd`` is refused without ``--pidfile``: it would find this machine's own pyups."""
     from pyups.cli import build_parser
     from pyups.commands.common import Failure, monitor_config
     from pyups.config import ConfigError
     from pyups.core.rules import ShutdownAction
 
+    if args and args[0] == "fsd" and not any(a.split("=")[0] == "--pidfile" for a in args):
+        # Without --pidfile, `pyups fsd` signals this machine's own pyups (its pidfile, or
+        # pyups.service): a test only ever asks a monitor it started itself.
+        raise RealShutdown(
+            "refusing to run pyups fsd without --pidfile: it would ask this machine's own "
+            "pyups to shut it down; name the pidfile of the daemon the test started"
+        )
     if not args or args[0] not in ("run", "daemon"):
         return
     try:

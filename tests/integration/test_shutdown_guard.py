@@ -73,3 +73,10 @@ def test_checked_configs_get_a_recording_command(tmp_path: Path) -> None:
     assert f'command = ["{tmp_path}/record-shutdown"]' in Path(path).read_text()
     moved = checked_config(tmp_path, {"shutdown_command": '["/bin/true"]'}, UPS)
     assert '[shutdown]\ncommand = ["/bin/true"]' in Path(moved).read_text()
+
+
+def test_pyups_fsd_is_refused_unless_it_names_the_test_s_own_daemon(tmp_path: Path) -> None:
+    with pytest.raises(RealShutdown, match="without --pidfile"):
+        refuse_real_shutdown(["fsd", "--yes"], ENV)
+    refuse_real_shutdown(["fsd", "--yes", "--pidfile", str(tmp_path / "pyups.pid")], ENV)
+    refuse_real_shutdown(["fsd", f"--pidfile={tmp_path / 'pyups.pid'}"], ENV)

@@ -97,6 +97,12 @@ def test_an_event_rule_becomes_the_expected_rule() -> None:
     )
 
 
+def test_an_event_rule_may_react_to_the_shutdown_sequence_s_events() -> None:
+    names = '["SHUTDOWN", "SHUTDOWN_HOSTSYNC", "SHUTDOWN_FAILED"]'
+    (only,) = rules_of(rule(f'on = {names}\ndo = [{{ exec = ["/bin/true"] }}]'))
+    assert only.on == {"SHUTDOWN", "SHUTDOWN_HOSTSYNC", "SHUTDOWN_FAILED"}
+
+
 def test_rules_keep_their_order_and_accept_for_zero_and_seconds() -> None:
     text = (
         rule('if = "OB"\nfor = 0', "b")

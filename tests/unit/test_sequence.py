@@ -493,6 +493,7 @@ def test_a_dry_run_reports_every_effect_at_once_marked_dry_run_and_waits_for_not
     assert run.feed(Start(0, WHY)) == [
         Emit("SHUTDOWN", 0, f"{WHY} (dry run: nothing is done)", dry_run=True),
         SetFsd(EATON, dry_run=True),
+        AskNumLogins(EATON, dry_run=True),
         RunStep(0, STOP_VMS, 120, dry_run=True),
         WriteFlag(FLAG, dry_run=True),
         RunCommand(1, POWEROFF, COMMAND_TIMEOUT, dry_run=True),

@@ -1,4 +1,5 @@
-"""``pyups run``: the monitor in the foreground; SIGINT or SIGTERM stop it, SIGHUP reloads."""
+"""``pyups run``: the monitor in the foreground; SIGINT or SIGTERM stop it, SIGHUP reloads,
+SIGUSR1 (``pyups fsd``, upsmon's SIGCMD_FSD) starts the shutdown sequence."""
 
 from __future__ import annotations
 
@@ -40,14 +41,9 @@ def reloader(args: argparse.Namespace) -> Callable[[], Config]:
 def start_monitor(
     config: Config, sinks: list[Sink], record: str | None, load: Callable[[], Config]
 ) -> Monitor:
-    """A monitor with SIGTERM/SIGINT stopping it and SIGHUP reloading it."""
+    """A monitor with SIGTERM/SIGINT stopping it, SIGHUP reloading it and SIGUSR1 (what
+    ``pyups fsd`` sends) starting the shutdown sequence."""
     monitor = Monitor(config, sinks, record=record, load=load)
-    try:
-        monitor.open()
-    except MetricsError as exc:
-        raise Failure(str(exc)) from None
-    except OSError as exc:
-        raise Failure(f"--record {record}: cannot write: {exc.strerror or exc}") from None
 
     def on_stop(signum: int, frame: FrameType | None) -> None:
         monitor.stop(signal.Signals(signum).name)
@@ -55,9 +51,21 @@ def start_monitor(
     def on_reload(signum: int, frame: FrameType | None) -> None:
         monitor.reload()
 
+    def on_fsd(signum: int, frame: FrameType | None) -> None:
+        monitor.fsd("forced by pyups fsd")
+
     signal.signal(signal.SIGTERM, on_stop)
     signal.signal(signal.SIGINT, on_stop)
     signal.signal(signal.SIGHUP, on_reload)
+    signal.signal(signal.SIGUSR1, on_fsd)
+    # Handled before opening: SIGUSR1's default action would end the monitor that a
+    # `pyups fsd` (which may come as soon as the pidfile names it) asks to shut down.
+    try:
+        monitor.open()
+    except MetricsError as exc:
+        raise Failure(str(exc)) from None
+    except OSError as exc:
+        raise Failure(f"--record {record}: cannot write: {exc.strerror or exc}") from None
     return monitor
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from pyups.address import Server, UpsAddress
 from pyups.core.events import Event, EventSetting, finish
-from pyups.core.rules import ActionRequest, Rule, RuleState, evaluate
+from pyups.core.rules import ActionRequest, Firing, Rule, RuleState, evaluate, fired_by
 from pyups.core.snapshot import Snapshot
 from pyups.core.tracker import Timing, UpsState, initial, step
 
@@ -43,6 +43,21 @@ def advance(
     """One poll: the events to record, in order, and the actions rules asked for."""
     tracker, raw = step(state.tracker, snap, policy.timing)
     rule_states, firings = evaluate(policy.rules, state.rules, tracker, raw, snap.t)
+    events, requests = _finished(raw, firings, policy)
+    return EngineState(tracker, rule_states), events, requests
+
+
+def react(events: Sequence[Event], policy: Policy) -> tuple[list[Event], list[ActionRequest]]:
+    """Events no poll produced (the shutdown sequence's), as :func:`advance` treats a poll's:
+    the events to record, then the RULE events of the ``on`` rules they fire, and the
+    actions those ask for."""
+    return _finished(events, fired_by(policy.rules, events), policy)
+
+
+def _finished(
+    raw: Sequence[Event], firings: Sequence[Firing], policy: Policy
+) -> tuple[list[Event], list[ActionRequest]]:
+    """``[events.NAME]`` applied to the events and the rules' events; the rules' actions."""
     events = [e for e in (finish(event, policy.settings) for event in raw) if e is not None]
     requests: list[ActionRequest] = []
     for firing in firings:
@@ -52,7 +67,7 @@ def advance(
         events.append(event)
         if not firing.cleared:
             requests.extend(ActionRequest(action, event) for action in firing.rule.actions)
-    return EngineState(tracker, rule_states), events, requests
+    return events, requests
 
 
 def replay(

@@ -150,6 +150,19 @@ def evaluate(
     return new_states, fired
 
 
+def fired_by(rules: Sequence[Rule], events: Sequence[Event]) -> list[Firing]:
+    """The ``on`` rules fired by events no poll produced (the shutdown sequence's SHUTDOWN,
+    SHUTDOWN_HOSTSYNC, SHUTDOWN_FAILED), in rule order; each RULE event is about the
+    event's UPS as the event saw it."""
+    return [
+        Firing(rule, _rule_event(rule, event, event.t, trigger=event))
+        for rule in rules
+        if rule.condition is None
+        for event in events
+        if event.name in rule.on and rule.applies_to(event.ups)
+    ]
+
+
 def _time(
     rule: Rule, state: RuleState, ups: UpsState, holds: bool, now: float
 ) -> tuple[RuleState, Firing | None]:
@@ -176,7 +189,7 @@ def _time(
 
 def _rule_event(
     rule: Rule,
-    ups: UpsState,
+    ups: UpsState | Event,
     now: float,
     *,
     held: float | None = None,

@@ -556,6 +556,7 @@ def _dry_run(
     now = state.now
     out: Effects = [Emit("SHUTDOWN", now, f"{reason} (dry run: nothing is done)", dry_run=True)]
     out.extend(SetFsd(ups, dry_run=True) for ups in plan.primary_for)
+    out.extend(AskNumLogins(ups, dry_run=True) for ups in plan.primary_for)  # the host sync
     out.extend(
         RunStep(i, step.argv, step.timeout, dry_run=True) for i, step in enumerate(plan.before)
     )

@@ -25,8 +25,8 @@ from pyups.actions.dispatcher import Dispatcher
 from pyups.actions.outcome import Outcome
 from pyups.address import UpsAddress
 from pyups.config import Config, ConfigError
-from pyups.config.views import tls_of
-from pyups.core.engine import EngineState
+from pyups.config.views import policy_of, tls_of
+from pyups.core.engine import EngineState, react
 from pyups.core.events import Event
 from pyups.core.rules import ActionRequest
 from pyups.nut.tls import Tls
@@ -112,7 +112,7 @@ class Monitor:
             shutdown=self._shutdown,
         )
         self.protector = Protector(
-            protection_of_config(config), self._queue.put, self._put_note, self._logout
+            protection_of_config(config), self._protection_event, self._put_note, self._logout
         )
         self._halt = threading.Event()  # stops the current pollers (a reload starts new ones)
         self.pollers: list[ServerPoller] = []
@@ -155,8 +155,9 @@ class Monitor:
         """Ask the monitor to re-read its configuration."""
         self._queue.put(_Reload())
 
-    def fsd(self, reason: str = "pyups fsd") -> None:
-        """Start the shutdown sequence now, as if every UPS this host depends on were critical."""
+    def fsd(self, reason: str = "forced by pyups fsd") -> None:
+        """Start the shutdown sequence now, as if every UPS this host depends on were critical
+        (also on a host every UPS only watches: whoever asks means this host)."""
         self.protector.request(reason)
 
     # -- the main thread --------------------------------------------------------------------
@@ -314,6 +315,15 @@ class Monitor:
                 "dry-run", f"dry run: would start the shutdown sequence ({command})", ok=True
             )
         return Outcome("ok", f"shutdown sequence started ({command})", ok=True)
+
+    def _protection_event(self, event: Event) -> None:
+        """An event of the shutdown sequence (protector thread): recorded, and the ``on``
+        rules it fires run as they do for a poll's events."""
+        events, requests = react([event], policy_of(self.config))
+        for event_ in events:
+            self._queue.put(event_)
+        for request in requests:
+            self._queue.put(request)
 
     def _logout(self, address: UpsAddress) -> None:
         """The sequence is done with this UPS's session: its poller logs out (any thread)."""

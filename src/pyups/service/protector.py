@@ -277,11 +277,9 @@ class Protector(threading.Thread):
             vars=state.vars if state is not None else {},
             reason=emit.reason,
         )
-        finished = finish(event, self.protection.settings)
         if emit.event == "SHUTDOWN":
-            self._trigger = finished or event
-        if finished is not None:
-            self._emit(finished)
+            self._trigger = finish(event, self.protection.settings) or event
+        self._emit(event)  # finished by the receiver, which also runs the rules it fires
 
     def _session(self, ups: UpsAddress) -> Connection:
         conn = self._sessions.get(ups)
