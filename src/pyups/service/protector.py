@@ -204,9 +204,16 @@ class Protector(threading.Thread):
         return every[0] if every else None
 
     def _advance(self, event: seq.Input) -> None:
-        """Feed one input to the sequence and carry out what it returns, answers included."""
+        """Feed one input to the sequence and carry out what it returns, answers included.
+
+        Once pyups is stopping, nothing more is fed: a step or command killed because pyups
+        stopped did not fail. The shutdown command itself is what stops pyups (systemd stops
+        every service, often before ``systemctl poweroff`` has exited); taken as a failure,
+        it would raise SHUTDOWN_FAILED on a host that is going down as asked, schedule a
+        retry and, on giving up, remove the flag the late-shutdown hook is about to read.
+        """
         pending: list[seq.Input] = [event]
-        while pending:
+        while pending and not self._halt.is_set():
             self.sequence, effects = seq.advance(
                 self.sequence, self.protection.plan, pending.pop(0)
             )
