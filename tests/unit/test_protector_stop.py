@@ -2,8 +2,8 @@
 
 systemd stops pyups because of the very ``systemctl poweroff`` pyups ran, often before that
 systemctl has exited (through PID 1 directly, without logind, always: the system tier saw
-it). pyups kills what it still runs as it stops; that kill must not read as a failed
-shutdown (no SHUTDOWN_FAILED, no retry) nor remove the power-down flag.
+it). The command gets the grace running actions get; one killed after it must not read as
+a failed shutdown (no SHUTDOWN_FAILED, no retry) nor remove the power-down flag.
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ from pyups.core.events import Event
 from pyups.service.protector import Protector, protection_of_config
 
 
-def test_a_command_killed_because_pyups_stops_is_not_a_failed_shutdown(tmp_path: Path) -> None:
+def stopped_during_the_command(tmp_path: Path, command: str, grace: float) -> list[Event]:
+    """A primary's sequence, stopped with ``grace`` once its command (sh -c) has started;
+    the entries it gave."""
     started = tmp_path / "started"
-    flag = tmp_path / "killpower"
     config = tmp_path / "pyups.conf"
-    # A primary (so it writes the flag) whose command is still running when pyups stops.
     config.write_text(
         '[[ups]]\nname = "eaton800"\nserver = "127.0.0.1:9"\nrole = "primary"\n'
-        f'[shutdown]\ncommand = ["sh", "-c", "touch {started}; exec sleep 30"]\n'
-        f'final_delay = "0s"\nhost_sync = "0s"\npowerdown_flag = "{flag}"\n'
+        f'[shutdown]\ncommand = ["sh", "-c", "touch {started}; {command}"]\n'
+        f'final_delay = "0s"\nhost_sync = "0s"\npowerdown_flag = "{tmp_path / "killpower"}"\n'
     )
     events: list[Event] = []
     notes: list[str] = []
@@ -40,13 +40,21 @@ def test_a_command_killed_because_pyups_stops_is_not_a_failed_shutdown(tmp_path:
     while not started.exists():
         assert time.monotonic() < deadline, (events, notes)
         time.sleep(0.02)
-
-    protector.stop()
+    protector.stop(grace)
     protector.join(10)
     assert not protector.is_alive()
     names = [e.name for e in events]
     assert names[0] == "SHUTDOWN"
     assert "SHUTDOWN_FAILED" not in names, notes
-    killed = [e for e in events if e.name == "ACTION"]
-    assert len(killed) == 1 and "pyups stopped first" in killed[0].message
-    assert flag.read_bytes() == b"upsmon-shutdown-file"  # still there for the hook
+    assert (tmp_path / "killpower").read_bytes() == b"upsmon-shutdown-file"  # for the hook
+    return [e for e in events if e.name == "ACTION"]
+
+
+def test_a_command_that_ends_within_the_grace_is_let_finish(tmp_path: Path) -> None:
+    (action,) = stopped_during_the_command(tmp_path, "sleep 0.3", grace=10)
+    assert ": exit 0 after " in action.message
+
+
+def test_a_command_killed_because_pyups_stops_is_not_a_failed_shutdown(tmp_path: Path) -> None:
+    (action,) = stopped_during_the_command(tmp_path, "exec sleep 30", grace=0.2)
+    assert action.message.endswith("pyups stopped first")

@@ -135,10 +135,13 @@ class Protector(threading.Thread):
         self._inbox.put(_Request(reason, subject))
         return started
 
-    def stop(self) -> None:
-        """End the thread; a step or command under way is killed (pyups is going away)."""
+    def stop(self, grace: float = 0.0) -> None:
+        """End the thread; a step or command under way gets ``grace`` seconds to finish, as
+        actions do, then is killed (pyups is going away)."""
         self._halt.set()
         self._inbox.put(None)
+        if grace > 0 and self.is_alive():
+            self.join(grace)
         self._groups.kill_all()
 
     def reconfigure(self, protection: Protection) -> None:
