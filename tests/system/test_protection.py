@@ -105,6 +105,9 @@ def test_a_power_cut_powers_off_and_the_hook_has_the_ups_cut_the_load(
     assert shutdown, "no SHUTDOWN entry on the console"
     assert re.search(r"pyups\[\d+\]: FSD set on eaton800@", console)
     assert re.search(rf"pyups\[\d+\]: power-down flag {FLAG} written$", console, re.M)
+    command = r"shutdown command systemctl poweroff \(try 1\): exit 0 after"
+    assert re.search(rf"pyups\[\d+\]: {command}", console)
+    assert "Shutdown of this host failed" not in console
     stopped = console.find("Stopped pyups.service")
     hook = HOOK_RAN.search(console)
     assert hook, "the late-shutdown hook did not run upsdrvctl"
