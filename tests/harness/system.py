@@ -516,8 +516,16 @@ class System:
 
 # ---- pyups installed once per session ---------------------------------------------------
 
-# What `make install` adds to a system (the rest of the upper layer is the boot's own).
-INSTALLED = ("opt/pyups", "usr/local", "etc/pyups", "var/lib/pyups", "var/lib/systemd/catalog")
+# What `make install` adds to a system (the rest of the upper layer is the boot's own),
+# the late-shutdown hook among it: systemd looks for hooks only under /usr/lib and /lib.
+INSTALLED = (
+    "opt/pyups",
+    "usr/local",
+    "usr/lib/systemd/system-shutdown/pyups",
+    "etc/pyups",
+    "var/lib/pyups",
+    "var/lib/systemd/catalog",
+)
 # Left out of the source tree copied into the system: local environments and caches.
 NOT_SOURCE = shutil.ignore_patterns(
     ".git",

@@ -53,15 +53,19 @@ def nut() -> Iterator[NutServer]:
         yield server
 
 
-def configure(system: System, nut: NutServer, rules: str = "", **monitor: str) -> str:
+def configure(
+    system: System, nut: NutServer, rules: str = "", ups: str = "", **monitor: str
+) -> str:
     """Write /etc/pyups/pyups.conf of ``system`` (mode 600): eaton800 on ``nut``, short
-    timers, ``monitor`` keys (TOML values) and ``rules``; checked with the installed
-    ``pyups check-config``. Returns the text."""
+    timers, ``monitor`` keys (TOML values), ``ups`` lines in eaton800's table and ``rules``
+    (any tables after it); checked with the installed ``pyups check-config``. Returns the
+    text."""
     settings = {"interval": '"0.5s"', "interval_alert": '"0.5s"', "timeout": '"1s"', **monitor}
     text = (
         "[monitor]\n"
         + "".join(f"{k} = {v}\n" for k, v in settings.items())
         + f'\n[[ups]]\nname = "eaton800"\nserver = "{nut.server}"\n'
+        + ups
         + rules
     )
     path = system.path(CONFIG)

@@ -63,6 +63,10 @@ def test_the_installed_unit_is_the_shipped_one(boot: Boot) -> None:
     system = boot()
     shipped = (ROOT / "packaging/systemd/pyups.service").read_bytes()
     assert system.path(UNIT).read_bytes() == shipped
+    # The late-shutdown hook too (PREFIX=/usr/local: its path to pyups is the shipped one).
+    hook = system.path("/usr/lib/systemd/system-shutdown/pyups")
+    assert hook.read_bytes() == (ROOT / "packaging/systemd/system-shutdown/pyups").read_bytes()
+    assert hook.stat().st_mode & 0o777 == 0o755
     shown = system.show("pyups", "DropInPaths", "LoadState", "UnitFileState")
     assert shown == {"DropInPaths": "", "LoadState": "loaded", "UnitFileState": "disabled"}
 

@@ -188,7 +188,7 @@ class Monitor:
                 self._save()
         self.notifier.stopping("stopping")
         self._end_pollers(self.pollers)
-        self.protector.stop()
+        self.protector.stop(STOP_GRACE)
         self.protector.join(STOP_GRACE)
         self._drain()
         self.dispatcher.close(STOP_GRACE)

@@ -135,10 +135,13 @@ class Protector(threading.Thread):
         self._inbox.put(_Request(reason, subject))
         return started
 
-    def stop(self) -> None:
-        """End the thread; a step or command under way is killed (pyups is going away)."""
+    def stop(self, grace: float = 0.0) -> None:
+        """End the thread; a step or command under way gets ``grace`` seconds to finish, as
+        actions do, then is killed (pyups is going away)."""
         self._halt.set()
         self._inbox.put(None)
+        if grace > 0 and self.is_alive():
+            self.join(grace)
         self._groups.kill_all()
 
     def reconfigure(self, protection: Protection) -> None:
@@ -204,9 +207,16 @@ class Protector(threading.Thread):
         return every[0] if every else None
 
     def _advance(self, event: seq.Input) -> None:
-        """Feed one input to the sequence and carry out what it returns, answers included."""
+        """Feed one input to the sequence and carry out what it returns, answers included.
+
+        Once pyups is stopping, nothing more is fed: a step or command killed because pyups
+        stopped did not fail. The shutdown command itself is what stops pyups (systemd stops
+        every service, often before ``systemctl poweroff`` has exited); taken as a failure,
+        it would raise SHUTDOWN_FAILED on a host that is going down as asked, schedule a
+        retry and, on giving up, remove the flag the late-shutdown hook is about to read.
+        """
         pending: list[seq.Input] = [event]
-        while pending:
+        while pending and not self._halt.is_set():
             self.sequence, effects = seq.advance(
                 self.sequence, self.protection.plan, pending.pop(0)
             )
