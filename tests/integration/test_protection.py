@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -233,6 +234,24 @@ def test_pyups_fsd_makes_the_running_daemon_shut_the_host_down_now(
     finally:
         stopped = cli("stop", "--pidfile", str(pidfile))
         assert stopped.returncode == 0, stopped.stderr
+
+
+def test_a_monitor_that_only_watches_ignores_a_stray_fsd_signal(
+    upsd: NutServer, pyups: Start, tmp_path: Path
+) -> None:
+    path = config(tmp_path, upsd, user=None, role="secondary")
+    watch_only = (
+        Path(path).read_text().replace('role = "secondary"\n', 'role = "secondary"\npower = 0\n')
+    )
+    Path(path).write_text(watch_only)
+    run = pyups("run", "-c", path)
+    run.wait_event("STARTUP")
+    run.process.send_signal(signal.SIGUSR1)  # what pyups fsd sends
+    wait.wait_until(lambda: any("ignored, no UPS feeds" in n for n in notes(run.entries())), 10)
+    time.sleep(0.5)
+    assert named(run.entries(), "SHUTDOWN") == []
+    assert recorded(tmp_path) == []
+    assert run.process.poll() is None
 
 
 def test_fsd_already_set_on_upsd_when_pyups_starts_shuts_the_host_down_exactly_once(

@@ -156,8 +156,16 @@ class Monitor:
         self._queue.put(_Reload())
 
     def fsd(self, reason: str = "forced by pyups fsd") -> None:
-        """Start the shutdown sequence now, as if every UPS this host depends on were critical
-        (also on a host every UPS only watches: whoever asks means this host)."""
+        """Start the shutdown sequence now, as if every UPS this host depends on were critical.
+
+        A monitor that only watches (every UPS ``power = 0``, e.g. ``pyups run UPS@HOST``)
+        protects nothing and refuses: a stray signal must not power off a machine that never
+        asked to be protected. A rule's ``{ shutdown = true }`` is asked for in the file.
+        """
+        if not any(u.power > 0 for u in self.config.ups):
+            ignored = f"{reason}: ignored, no UPS feeds this host (every power = 0)"
+            self._put_note(ignored, "warning")
+            return
         self.protector.request(reason)
 
     # -- the main thread --------------------------------------------------------------------
