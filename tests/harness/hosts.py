@@ -108,15 +108,21 @@ class Network:
 
     def close(self) -> None:
         """End every process started here (by PID), then delete every namespace."""
+        self.end_processes()
+        for netns in reversed(self._made):
+            subprocess.run([IP, "netns", "del", netns], capture_output=True, check=False)
+        self._made.clear()
+
+    def end_processes(self) -> None:
+        """End every pyups, upsmon and other process started here so far, by PID."""
         for proc in reversed(self._pyups):
             with contextlib.suppress(Exception):
                 proc.stop(timeout=5.0)
         for process in reversed(self._processes):
             with contextlib.suppress(Exception):
                 end_process(process, 5.0)
-        for netns in reversed(self._made):
-            subprocess.run([IP, "netns", "del", netns], capture_output=True, check=False)
-        self._made.clear()
+        self._pyups.clear()
+        self._processes.clear()
 
     # -- processes and sockets inside a host ------------------------------------------------
 

@@ -12,13 +12,14 @@ import contextlib
 import itertools
 import os
 import shutil
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from pyups.nut import Attach, Connection, NutError
+from pyups.nut import Attach, Connection
 from pyups.sim import NutServer, eaton800
 from tests.harness.hosts import (
     Network,
@@ -72,6 +73,7 @@ def upsd(net: Network) -> Iterator[NutServer]:
     try:
         yield server
     finally:
+        net.end_processes()  # this test's pyups and upsmon hosts
         net.inside("nut", server.stop)
 
 
@@ -193,3 +195,113 @@ def test_a_pyups_primary_goes_down_after_every_secondary_pyups_and_upsmon_alike(
         assert "SHUTDOWN_FAILED" not in proc.events()
     assert "FSD" in s1.events() and "FSD" in s2.events()
     assert [s.host for s in shutdowns(log)].count("p") == 1
+
+
+def test_a_pyups_primary_sets_fsd_on_all_its_upses_and_leaves_a_stuck_host_at_host_sync(
+    net: Network, upsd: NutServer, tmp_path: Path, log: Path
+) -> None:
+    """Primary for two UPSes, one critical is enough (min_supplies 2): FSD on both. Another
+    host stays logged in for good: the primary waits host_sync (3 s), no more, and says in
+    SHUTDOWN_HOSTSYNC how many hosts it left behind."""
+    command = recorder(tmp_path, "p", log)
+    both = [ups(upsd, tmp_path, "primary"), ups(upsd, tmp_path, "primary", "eaton800b")]
+    config = pyups_config(command, both, host_sync="3s", min_supplies=2)
+    primary = net.pyups("p", config, tmp_path)
+    stuck = Connection(upsd.server, 2.0, "secondary", "secondary-secret", attach=Attach("eaton800"))
+    try:
+        net.inside("s1", stuck.list_vars, "eaton800")  # logged in from s1, and stays
+        wait_logins(net, upsd, 2)
+        set_status(net, upsd, "OB DISCHRG LB")
+        started = shutdown_entry(primary)
+        went = wait_shutdowns(log, {"p"}, timeout=10)["p"]
+        assert 2.9 < went - started < 4.5, f"went {went - started:.1f}s after SHUTDOWN"
+        hostsync = primary.wait_event("SHUTDOWN_HOSTSYNC")
+        assert hostsync["PYUPS_UPS"] == "eaton800"
+        assert "1 other host" in hostsync["MESSAGE"]
+        for name in ("eaton800", "eaton800b"):
+            assert "FSD" in str(in_nut(net, upsd, "status", name)).split()
+    finally:
+        net.inside("s1", stuck.close)
+
+
+def test_an_upsmon_primary_counts_a_pyups_secondary_and_waits_for_its_linger(
+    net: Network, upsd: NutServer, tmp_path: Path, log: Path
+) -> None:
+    """upsmon 2.8.0 as primary: upsd counts the pyups secondary; on LB upsmon sets FSD, pyups
+    goes down at once and stays logged in for its 3 s linger, which upsmon (HOSTSYNC 8)
+    waits out. A pyups started while FSD is latched goes down at its first poll."""
+    upsmon = net.upsmon(
+        "m",
+        UpsmonConfig([upsmon_line(upsd, "primary")], recorder(tmp_path, "m", log), hostsync=8),
+        tmp_path,
+    )
+    secondary = start_pyups(net, "s1", upsd, tmp_path, log, "secondary", linger="3s")
+    wait_logins(net, upsd, 2)
+    low = set_status(net, upsd, "OB DISCHRG LB")
+    went = wait_shutdowns(log, {"s1"}, timeout=5)
+    # A real shutdown command stops pyups at once (systemd's SIGTERM): the session stays.
+    secondary.process.send_signal(signal.SIGTERM)
+    time.sleep(max(0.0, went["s1"] + 2.0 - time.time()))
+    assert net["s1"].address in in_nut(net, upsd, "clients")  # type: ignore[operator]
+    assert secondary.process.poll() is None
+    went = wait_shutdowns(log, {"s1", "m"}, timeout=8)
+    assert went["s1"] - low < 3.0
+    assert "FSD" in secondary.events()
+    assert went["s1"] + 2.5 < went["m"] < went["s1"] + 5.0, went
+    assert secondary.process.wait(5) == 0
+    assert any(kind == "SHUTDOWN" for _, kind in upsmon.notifications())
+    # FSD is latched in upsd until its driver restarts: a late host goes down at once.
+    late = start_pyups(net, "x", upsd, tmp_path, log, "secondary")
+    wait_shutdowns(log, {"x"}, timeout=5)
+    assert "forced shutdown" in late.wait_event("SHUTDOWN")["MESSAGE"]
+
+
+# -- network faults ---------------------------------------------------------------------------
+
+
+def test_network_faults_take_down_only_hosts_that_lost_a_ups_on_battery(
+    net: Network, upsd: NutServer, tmp_path: Path, log: Path
+) -> None:
+    """dead_time 10 s, host_sync 4 s, no primary. While on line power x loses its link for
+    good: never a shutdown. On battery s1's link blips for 4 s: COMMBAD, COMMOK and nothing
+    more (NUT #2454); s2's link goes for good and p's upsd dies: both go down after
+    dead_time. Then LB without a primary's FSD: s1 waits host_sync and goes."""
+    other = net.inside(
+        "nut", lambda: NutServer(host=net["nut"].address, port=next(_ports), extra_users=USERS)
+    )
+    net.inside("nut", other.start)
+    try:
+        hosts = {}
+        for host, server in (("s1", upsd), ("s2", upsd), ("x", upsd), ("p", other)):
+            hosts[host] = start_pyups(net, host, server, tmp_path, log, "secondary",
+                                      host_sync="4s")  # fmt: skip
+        wait_logins(net, upsd, 3)
+        net.cut("x")
+        on_line_cut = time.time()
+        set_status(net, upsd, "OB DISCHRG")
+        set_status(net, other, "OB DISCHRG")
+        hosts["s2"].wait_event("ONBATT")
+        hosts["p"].wait_event("ONBATT")
+        net.cut("s2")
+        net.inside("nut", other.stop_upsd)
+        lost = time.time()
+        net.cut("s1")
+        time.sleep(4)
+        net.mend("s1")
+        hosts["s1"].wait_event("COMMOK", timeout=5)
+        went = wait_shutdowns(log, {"s2", "p"}, timeout=16)
+        for host in ("s2", "p"):
+            assert 8.5 < went[host] - lost < 13.0, f"{host} went {went[host] - lost:.1f}s after"
+        time.sleep(max(0.0, on_line_cut + 10 + 3 - time.time()))
+        assert {s.host for s in shutdowns(log)} == {"s2", "p"}
+        assert "COMMBAD" in hosts["s1"].events() and "COMMBAD" in hosts["x"].events()
+
+        low = set_status(net, upsd, "OB DISCHRG LB")
+        went = wait_shutdowns(log, {"s1"}, timeout=10)
+        assert 3.5 < went["s1"] - low < 6.0, f"s1 went {went['s1'] - low:.1f}s after LB"
+        assert "no FSD within host_sync" in hosts["s1"].wait_event("SHUTDOWN")["MESSAGE"]
+        assert "x" not in {s.host for s in shutdowns(log)}
+    finally:
+        net.mend("x")
+        net.mend("s2")
+        net.inside("nut", other.stop)
