@@ -343,5 +343,7 @@ class Monitor:
     def _end_pollers(self, pollers: Sequence[ServerPoller]) -> None:
         self._halt.set()
         for poller in pollers:
+            poller.wake()
+        for poller in pollers:
             if poller.ident is not None:
                 poller.join(self.config.monitor.timeout + 1.0)
