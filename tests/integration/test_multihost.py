@@ -250,10 +250,15 @@ def test_an_upsmon_primary_counts_a_pyups_secondary_and_waits_for_its_linger(
     assert went["s1"] + 2.5 < went["m"] < went["s1"] + 5.0, went
     assert secondary.process.wait(5) == 0
     assert any(kind == "SHUTDOWN" for _, kind in upsmon.notifications())
-    # FSD is latched in upsd until its driver restarts: a late host goes down at once.
-    late = start_pyups(net, "x", upsd, tmp_path, log, "secondary")
-    wait_shutdowns(log, {"x"}, timeout=5)
+    # FSD is latched in upsd until its driver restarts: a late host goes down at once, and
+    # logs out as soon as its command has run, not at its next poll (5 s here).
+    slow = {"interval": "5s", "interval_alert": "5s"}
+    config = pyups_config(recorder(tmp_path, "x", log), [ups(upsd, tmp_path, "secondary")], slow)
+    late = net.pyups("x", config, tmp_path)
+    went = wait_shutdowns(log, {"x"}, timeout=5)
     assert "forced shutdown" in late.wait_event("SHUTDOWN")["MESSAGE"]
+    time.sleep(max(0.0, went["x"] + 1.0 - time.time()))
+    assert net["x"].address not in in_nut(net, upsd, "clients")  # type: ignore[operator]
 
 
 # -- network faults ---------------------------------------------------------------------------
