@@ -183,7 +183,7 @@ def test_a_pyups_primary_goes_down_after_every_secondary_pyups_and_upsmon_alike(
     went = wait_shutdowns(log, {"p", "s1", "s2", "m"}, timeout=10)
 
     for host in ("s1", "s2", "m"):
-        assert went[host] - low < 3.0, f"{host} went {went[host] - low:.1f}s after LB"
+        assert went[host] - low < 4.0, f"{host} went {went[host] - low:.1f}s after LB"
         assert went[host] < went["p"], f"{host} went after the primary"
     # The primary waited for s2's linger (4 s from its command), not for host_sync (8 s).
     assert went["s2"] + 3.5 < went["p"] < went["s2"] + 6.0
