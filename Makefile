@@ -10,9 +10,11 @@ PY := $(VENV)/bin/python
 # the late-shutdown hook, a POSIX sh script;
 # for tests/system, which boots systemd in namespaces: mount (mount, and util-linux's unshare,
 # nsenter, setpriv, pivot_root), dbus (D-Bus and logind, the poweroff path through logind) and
-# python3-pip (the wheelhouse `make install` reads there, built with the system python).
+# python3-pip (the wheelhouse `make install` reads there, built with the system python);
+# iproute2 (`ip netns`, veth, bridge) for tests/integration/test_multihost.py and
+# bench/protection.py, whose hosts are network namespaces.
 APT_PACKAGES := nut-server nut-client libsystemd-dev pkg-config python3-venv python3-dev gcc \
-	rsyslog systemd libnss3-tools prometheus shellcheck mount dbus python3-pip
+	rsyslog systemd libnss3-tools prometheus shellcheck mount dbus python3-pip iproute2
 STAMP := $(VENV)/.installed
 
 .PHONY: all deps apt-deps venv demo test lint typecheck unit integration system bench clean
@@ -68,7 +70,7 @@ test: deps lint typecheck
 # when a figure misses its target. Benchmarks are modules run from the repository root
 # (`python -m bench.NAME`): they import the test harness as tests.harness.
 BENCH_STAMP := $(VENV)/.bench-installed
-BENCHES := poll_cost latency idle_cost scale replay_throughput
+BENCHES := poll_cost latency idle_cost scale replay_throughput protection
 
 $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install -q -e '.[test,notify,bench]'

@@ -18,7 +18,7 @@ from typing import Any
 from bench.harness import RESULTS
 
 BEGIN, END = "<!-- performance:begin -->", "<!-- performance:end -->"
-NAMES = ["poll_cost", "latency", "idle_cost", "scale", "replay_throughput"]
+NAMES = ["poll_cost", "latency", "idle_cost", "scale", "replay_throughput", "protection"]
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -144,6 +144,38 @@ def replay_throughput(r: dict[str, Any]) -> str:
     )
 
 
+HEADERS_PROTECTION = [
+    "timing", "tool", "secondaries s", "mean", "primary s", "mean", "every secondary first"
+]  # fmt: skip
+
+
+def protection(r: dict[str, Any]) -> str:
+    rows = []
+    for timing, tools in r["summary"].items():
+        for tool, s in tools.items():
+            rows.append(
+                [timing, tool,
+                 f"{s['secondaries_min']:.2f} … {s['secondaries_max']:.2f}",
+                 f"{s['secondaries_mean']:.2f}",
+                 f"{s['primary_min']:.2f} … {s['primary_max']:.2f}",
+                 f"{s['primary_mean']:.2f}",
+                 "yes" if s["in_order"] == 1.0 else "**no**"]
+            )  # fmt: skip
+    return (
+        "**Protection**: one UPS, one primary and three secondaries, each host a network "
+        "namespace with its own upsmon 2.8.0 or its own pyups; the UPS goes on battery, then "
+        "low battery, and every host's (recording) shutdown command notes when it ran "
+        f"(`bench/protection.py`, {r['rounds']} outages per tool and timing). Seconds from the "
+        "moment upsd first served LB. *default* is each tool's own defaults (upsmon POLLFREQ 5, "
+        "FINALDELAY 5; pyups interval 5 s, interval_alert 2 s, final_delay 5 s); *1s* is "
+        "POLLFREQ 1, POLLFREQALERT 1, FINALDELAY 1 against interval 1 s, interval_alert 1 s, "
+        "final_delay 1 s, no linger. Each secondary waits for the primary's poll, its own "
+        "poll to see FSD and its final delay; the primary then for the last secondary to log "
+        "out (NUMLOGINS every 250 ms) and its own final delay.\n\n"
+        + table(HEADERS_PROTECTION, rows)
+    )
+
+
 def section(results: dict[str, dict[str, Any]]) -> tuple[str, bool]:
     machine = results["poll_cost"]["machine"]
     parts = [
@@ -158,6 +190,7 @@ def section(results: dict[str, dict[str, Any]]) -> tuple[str, bool]:
         "idle_cost": idle_cost,
         "scale": scale,
         "replay_throughput": replay_throughput,
+        "protection": protection,
     }
     for name in NAMES:
         parts.append(render[name](results[name]))

@@ -13,6 +13,8 @@ rootdir; ``python -m bench.NAME`` from the root). By topic:
 * ``config``: pyups configurations written as TOML;
 * ``dispatch``: pyups' action dispatcher driven directly, what it emits recorded;
 * ``system``: a real systemd booted as PID 1 on a throwaway copy of ``/`` (tests/system).
+* ``hosts``: several hosts as network namespaces on one bridge, pyups and upsmon in them,
+  shutdown commands that record when they ran (tests/integration/test_multihost.py).
 
 The simulated upsd itself (``pyups.sim.NutServer``) is product code: ``pyups demo`` runs it.
 """

@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,14 +74,17 @@ class Pyups:
         env: dict[str, str] | None = None,
         *,
         cwd: Path | None = None,
+        prefix: Sequence[str] = (),
     ) -> None:
+        """``prefix`` goes before the interpreter: a command that execs the rest, such as
+        ``ip netns exec NS`` (tests/harness/hosts.py), so :attr:`pid` stays pyups' own."""
         refuse_real_shutdown(args, {**os.environ, **(env or {})})
         self.workdir = workdir
         self.stderr_path = workdir / f"pyups-{uuid.uuid4().hex[:8]}.stderr"
         self.started = time.time()
         self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "pyups", *args],
+            [*prefix, sys.executable, "-m", "pyups", *args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=self._stderr,

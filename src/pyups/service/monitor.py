@@ -195,6 +195,7 @@ class Monitor:
                 self._last_save = now
                 self._save()
         self.notifier.stopping("stopping")
+        self._linger()
         self._end_pollers(self.pollers)
         self.protector.stop(STOP_GRACE)
         self.protector.join(STOP_GRACE)
@@ -207,6 +208,24 @@ class Monitor:
         self.endpoint.close()
         reason = f" ({self._stop_reason})" if self._stop_reason else ""
         self._note(f"pyups stopping{reason}", "info")
+
+    def _linger(self) -> None:
+        """Stopped after the shutdown command started (the command itself stops pyups): the
+        secondary sessions stay logged in, polled as before, until ``linger`` ends, so that
+        their primaries keep waiting for this host (DESIGN §10)."""
+        until = self.protector.lingering_until()
+        if until is None or until <= time.time():
+            return
+        left = until - time.time()
+        self._note(f"staying logged in to upsd for the rest of the linger ({left:.1f}s)", "notice")
+        while (left := until - time.time()) > 0:
+            try:
+                item = self._queue.get(timeout=min(TICK, left))
+            except queue.Empty:
+                item = None
+            if not isinstance(item, _Reload):
+                self._handle(item)
+            self.upkeep.check(time.monotonic())
 
     def _drain(self) -> None:
         while not self._queue.empty():
@@ -341,6 +360,8 @@ class Monitor:
 
     def _end_pollers(self, pollers: Sequence[ServerPoller]) -> None:
         self._halt.set()
+        for poller in pollers:
+            poller.wake()
         for poller in pollers:
             if poller.ident is not None:
                 poller.join(self.config.monitor.timeout + 1.0)

@@ -77,6 +77,7 @@ class ServerPoller(threading.Thread):
         # an attached UPS has one of its own (upsd takes one LOGIN per connection).
         self._connections: dict[_ConnKey, Connection] = {}
         self._detached: set[str] = set()  # attached UPSes logged out of by the sequence
+        self._wake = threading.Event()  # cuts the wait between passes short (detach, stop)
         self._refusals: dict[str, str | None] = {}  # the last attach refusal reported
 
     def run(self) -> None:
@@ -84,6 +85,7 @@ class ServerPoller(threading.Thread):
         due = {t.name: start for t in self.targets}
         try:
             while not self._halt.is_set():
+                self._log_out_detached()
                 now = self.busy_since = time.monotonic()
                 for target in self.targets:
                     if due[target.name] <= now and not self._halt.is_set():
@@ -93,7 +95,8 @@ class ServerPoller(threading.Thread):
                         )
                 self.busy_since = None
                 self.rounds += 1
-                self._halt.wait(max(0.0, min(due.values()) - time.monotonic()))
+                if self._wake.wait(max(0.0, min(due.values()) - time.monotonic())):
+                    self._wake.clear()
         finally:
             for conn in self._connections.values():
                 conn.close()
@@ -112,8 +115,23 @@ class ServerPoller(threading.Thread):
         return max(0.0, now - busy_since - self.budget)
 
     def detach(self, name: str) -> None:
-        """Log out of ``name``'s session at its next poll, and keep polling it without one."""
+        """Log out of ``name``'s session now, and keep polling it without one.
+
+        At once, not at the next poll: a primary is waiting for this host to leave.
+        """
         self._detached.add(name)
+        self._wake.set()
+
+    def wake(self) -> None:
+        """End the wait between passes now (after ``stop`` is set, so the thread ends soon)."""
+        self._wake.set()
+
+    def _log_out_detached(self) -> None:
+        for target in self.targets:
+            if target.attach is not None and target.name in self._detached:
+                gone = self._connections.pop(_key(target, target.attach), None)
+                if gone is not None:
+                    gone.close()  # LOGOUT: upsd stops counting this host
 
     def _poll(self, target: Target) -> float:
         conn = self._connection(target)
@@ -137,10 +155,6 @@ class ServerPoller(threading.Thread):
 
     def _connection(self, target: Target) -> Connection:
         attach = target.attach if target.name not in self._detached else None
-        if target.attach is not None and attach is None:
-            gone = self._connections.pop(_key(target, target.attach), None)
-            if gone is not None:
-                gone.close()  # LOGOUT: upsd stops counting this host
         key = _key(target, attach)
         conn = self._connections.get(key)
         if conn is None:

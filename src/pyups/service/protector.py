@@ -144,6 +144,16 @@ class Protector(threading.Thread):
             self.join(grace)
         self._groups.kill_all()
 
+    def lingering_until(self) -> float | None:
+        """Until when the secondary sessions must stay logged in: the command has started and
+        ``linger`` has not ended (None otherwise). Safe from any thread."""
+        state, plan = self.sequence, self.protection.plan
+        if not plan.sessions or plan.linger <= 0 or state.command_started is None:
+            return None
+        if state.phase not in (seq.Phase.COMMAND, seq.Phase.LINGER):
+            return None
+        return state.command_started + plan.linger
+
     def reconfigure(self, protection: Protection) -> None:
         """A reloaded configuration; a sequence already under way keeps its plan."""
         self.protection = (
