@@ -69,7 +69,9 @@ def write_config(
 
     ``monitor`` overrides ``[monitor]`` keys (TOML values); ``ups`` adds keys (TOML lines) to
     the ``[[ups]]`` table; ``login`` logs in as the server's admin, its password in a
-    password_file.
+    password_file. The UPS is watched only (``power = 0``) unless ``ups`` sets ``power``:
+    these tests are about monitoring, and a low battery must not start the shutdown sequence
+    in the middle of the events they expect.
     """
     settings = {
         "interval": '"0.3s"',
@@ -78,6 +80,8 @@ def write_config(
         "state_file": f'"{tmp_path}/state.json"',
         **monitor,
     }
+    if "power" not in ups:
+        ups = "power = 0\n" + ups  # monitoring tests: no shutdown sequence among their events
     if login:
         ups += f'username = "{nut.admin_user}"\npassword_file = "{tmp_path}/secret"\n'
         (tmp_path / "secret").write_text(nut.admin_password + "\n")

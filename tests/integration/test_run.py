@@ -83,7 +83,7 @@ def test_run_journals_the_upsmon_events_with_every_field(
     assert_contract(online, nut)
     assert online["PRIORITY"] == "5"
     assert re.fullmatch(
-        r"UPS eaton800 on line power \(after \d+(\.\d)?s on battery\)", online["MESSAGE"]
+        r"UPS eaton800 on line power \(after (\d+(\.\d)?s|\d+ms) on battery\)", online["MESSAGE"]
     ), online["MESSAGE"]
 
     change(nut, "OL CHRG RB")
