@@ -62,11 +62,12 @@ unit: venv
 integration: deps
 	$(PY) -m pytest -n 2 --dist loadgroup -m integration
 
-system: deps
+system: deps deb-deps
 	$(PY) -m pytest -m system
 
-# Two workers (pytest-xdist): each test file stays on one, the system tier on one.
-test: deps lint typecheck
+# Two workers (pytest-xdist): each test file stays on one, the system tier on one. The
+# system tier builds the Debian package once (`make deb`) to install it in booted systems.
+test: deps deb-deps lint typecheck
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 # Every benchmark in bench/, one after the other on a quiet machine, then the README's
