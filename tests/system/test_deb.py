@@ -10,6 +10,7 @@ copy of this host, where ``apt-get install ./pyups_*.deb`` finds the package's d
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 import subprocess
@@ -20,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from pyups import manpages
+from pyups.cli import build_parser
 from pyups.sim import NutServer
 from tests.harness.system import RESULTS_AT, ROOT, UPPER_AT, BootError, System
 
@@ -269,6 +272,12 @@ def test_the_packaged_unit_and_files_point_at_the_package_paths(deb: Path, tmp_p
     )  # fmt: skip
     score = security.stdout.rsplit("Overall exposure level for pyups.service: ", 1)[1]
     assert float(score.split()[0]) <= 1.5, security.stdout[-500:]
+    # The man pages are the generator's (tests/unit/test_manpages.py checks them) run on
+    # this tree: every command and every key.
+    pages = {"man8/pyups.8.gz": manpages.command_page(build_parser()),
+             "man5/pyups.conf.5.gz": manpages.config_page()}  # fmt: skip
+    for name, text in pages.items():
+        assert gzip.decompress((tmp_path / "usr/share/man" / name).read_bytes()).decode() == text
     subprocess.run(["dpkg-deb", "-e", str(deb), str(tmp_path / "DEBIAN")], check=True)
     assert (tmp_path / "DEBIAN/conffiles").read_text() == f"{CONFIG}\n"
     assert oct((tmp_path / CONFIG.lstrip("/")).stat().st_mode & 0o777) == "0o600"
