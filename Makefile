@@ -94,7 +94,7 @@ clean:
 # `make deb` builds dist/pyups_VERSION_ARCH.deb with dpkg-buildpackage (debian/), in a copy
 # of the tree under build/deb (dpkg-buildpackage writes next to the tree it builds, and the
 # copy leaves no build residue in the checkout), then runs lintian on it: any tag that
-# debian/pyups.lintian-overrides does not justify fails the build.
+# debian/pyups.lintian-overrides does not justify fails the build, pedantic ones included.
 DEB_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
 DEB := dist/pyups_$(DEB_VERSION)_$(DEB_ARCH).deb
@@ -106,7 +106,7 @@ deb: deb-deps
 	tar -c --exclude-vcs --exclude-vcs-ignores --exclude=./dist . | tar -x -C build/deb/pyups
 	cd build/deb/pyups && PIP_CACHE_DIR=$(CURDIR)/build/pip-cache dpkg-buildpackage -b -us -uc
 	mv build/deb/pyups_$(DEB_VERSION)_$(DEB_ARCH).deb $(DEB)
-	lintian --info --fail-on error,warning,info $(DEB)
+	lintian --info --pedantic --fail-on error,warning,info,pedantic $(DEB)
 	@echo "Built $(DEB)"
 
 # ---- install / uninstall (as root) -------------------------------------------------------
