@@ -15,16 +15,22 @@ PY := $(VENV)/bin/python
 # bench/protection.py, whose hosts are network namespaces.
 APT_PACKAGES := nut-server nut-client libsystemd-dev pkg-config python3-venv python3-dev gcc \
 	rsyslog systemd libnss3-tools prometheus shellcheck mount dbus python3-pip iproute2
+# `make deb`: Debian's packaging tools (dpkg-buildpackage, debhelper, dh-virtualenv) and
+# lintian; groff-base and man-db to check the man pages; the rest is what the venv build
+# of systemd-python needs, as above.
+DEB_PACKAGES := dpkg-dev debhelper dh-virtualenv fakeroot build-essential lintian groff-base \
+	man-db python3-venv python3-dev libsystemd-dev pkg-config
 STAMP := $(VENV)/.installed
 
-.PHONY: all deps apt-deps venv demo test lint typecheck unit integration system bench clean
+.PHONY: all deps apt-deps deb-deps venv demo test lint typecheck unit integration system bench \
+	clean deb
 
 all: test
 
 deps: apt-deps venv
 
-apt-deps:
-	@missing=""; for p in $(APT_PACKAGES); do \
+apt-deps deb-deps:
+	@missing=""; for p in $(if $(filter deb-deps,$@),$(DEB_PACKAGES),$(APT_PACKAGES)); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -58,11 +64,12 @@ unit: venv
 integration: deps
 	$(PY) -m pytest -n 2 --dist loadgroup -m integration
 
-system: deps
+system: deps deb-deps
 	$(PY) -m pytest -m system
 
-# Two workers (pytest-xdist): each test file stays on one, the system tier on one.
-test: deps lint typecheck
+# Two workers (pytest-xdist): each test file stays on one, the system tier on one. The
+# system tier builds the Debian package once (`make deb`) to install it in booted systems.
+test: deps deb-deps lint typecheck
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 # Every benchmark in bench/, one after the other on a quiet machine, then the README's
@@ -83,7 +90,26 @@ bench: deps $(BENCH_STAMP)
 	$(PY) -m bench.report README.md || status=1; exit $$status
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist
+
+# ---- the Debian package ------------------------------------------------------------------
+# `make deb` builds dist/pyups_VERSION_ARCH.deb with dpkg-buildpackage (debian/), in a copy
+# of the tree under build/deb (dpkg-buildpackage writes next to the tree it builds, and the
+# copy leaves no build residue in the checkout), then runs lintian on it: any tag that
+# debian/pyups.lintian-overrides does not justify fails the build, pedantic ones included.
+DEB_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+DEB := dist/pyups_$(DEB_VERSION)_$(DEB_ARCH).deb
+
+deb: deb-deps
+	@changelog=$$(dpkg-parsechangelog -S Version); [ "$$changelog" = "$(DEB_VERSION)" ] || { \
+	  echo "debian/changelog is at $$changelog, pyproject.toml at $(DEB_VERSION)" >&2; exit 1; }
+	rm -rf build/deb && mkdir -p build/deb/pyups build/pip-cache dist
+	tar -c --exclude-vcs --exclude-vcs-ignores --exclude=./dist . | tar -x -C build/deb/pyups
+	cd build/deb/pyups && PIP_CACHE_DIR=$(CURDIR)/build/pip-cache dpkg-buildpackage -b -us -uc
+	mv build/deb/pyups_$(DEB_VERSION)_$(DEB_ARCH).deb $(DEB)
+	lintian --info --pedantic --fail-on error,warning,info,pedantic $(DEB)
+	@echo "Built $(DEB)"
 
 # ---- install / uninstall (as root) -------------------------------------------------------
 # `make install` puts pyups in its own venv (VENV_DIR), links PREFIX/bin/pyups to it, and
