@@ -105,7 +105,7 @@ deb: deb-deps
 	@changelog=$$(dpkg-parsechangelog -S Version); [ "$$changelog" = "$(DEB_VERSION)" ] || { \
 	  echo "debian/changelog is at $$changelog, pyproject.toml at $(DEB_VERSION)" >&2; exit 1; }
 	rm -rf build/deb && mkdir -p build/deb/pyups build/pip-cache dist
-	tar -c --exclude-vcs --exclude-vcs-ignores --exclude=./dist . | tar -x -C build/deb/pyups
+	git ls-files -z --cached --others --exclude-standard | tar -c --null -T - | tar -x -C build/deb/pyups
 	cd build/deb/pyups && PIP_CACHE_DIR=$(CURDIR)/build/pip-cache dpkg-buildpackage -b -us -uc
 	mv build/deb/pyups_$(DEB_VERSION)_$(DEB_ARCH).deb $(DEB)
 	lintian --info --pedantic --fail-on error,warning,info,pedantic $(DEB)

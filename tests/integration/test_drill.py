@@ -14,17 +14,9 @@ from pyups.nut import Attach, Connection
 from pyups.sim import NutServer, eaton800, free_port
 from tests.harness.config import checked_config, shutdown_recorder, ups_table
 from tests.harness.pyups import cli
+from tests.harness.users import upsd_users
 
-USERS = """
-[monprimary]
-  password = primary-secret
-  upsmon primary
-[monsecondary]
-  password = secondary-secret
-  upsmon secondary
-[watcher]
-  password = watcher-secret
-"""
+USERS = upsd_users()
 MONITOR = {"interval": '"5s"', "interval_alert": '"2s"', "timeout": '"2s"', "state_file": '""'}
 RUNTIME_LOW = 60  # seconds the simulated UPS has left when it raises LB
 

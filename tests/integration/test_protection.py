@@ -22,25 +22,12 @@ from pyups.sim import NutServer, SimulatorError, eaton800
 from tests.harness import wait
 from tests.harness.config import checked_config, shutdown_recorder
 from tests.harness.pyups import Entry, Pyups, cli, read_journal
+from tests.harness.users import PASSWORDS, upsd_users
 from tests.integration.test_power_race import UPSMON, upsmon_k
 
 Start = Callable[..., Pyups]
 
-USERS = """
-[monprimary]
-  password = primary-secret
-  upsmon primary
-[monsecondary]
-  password = secondary-secret
-  upsmon secondary
-[watcher]
-  password = watcher-secret
-"""
-PASSWORDS = {
-    "monprimary": "primary-secret",
-    "monsecondary": "secondary-secret",
-    "watcher": "watcher-secret",  # no upsmon line: may read, may not be counted
-}
+USERS = upsd_users()
 ONLINE = "OL CHRG"
 
 

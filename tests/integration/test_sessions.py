@@ -14,17 +14,9 @@ import pytest
 
 from pyups.nut import Attach, Connection, NutError
 from pyups.sim import NutServer
+from tests.harness.users import upsd_users
 
-USERS = """
-[monprimary]
-  password = primary-secret
-  upsmon primary
-[monsecondary]
-  password = secondary-secret
-  upsmon secondary
-[watcher]
-  password = watcher-secret
-"""
+USERS = upsd_users()
 
 
 @pytest.fixture(scope="module")
