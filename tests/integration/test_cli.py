@@ -40,6 +40,14 @@ def test_check_config_accepts_the_shipped_example() -> None:
     ]
 
 
+def test_check_config_accepts_interval_alone(tmp_path: Path) -> None:
+    config = tmp_path / "pyups.conf"
+    config.write_text('[monitor]\ninterval = "1s"\n')
+    result = pyups("check-config", "-c", str(config))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{config}: OK")
+
+
 def test_check_config_reports_every_error_at_once_with_exit_78(tmp_path: Path) -> None:
     bad = tmp_path / "bad.conf"
     bad.write_text(

@@ -50,7 +50,8 @@ from pyups.core.status import ALERT_FLAGS, parse_status, unclassified
 
 @dataclass(frozen=True, slots=True)
 class Timing:
-    """The monitor settings the tracker needs, in seconds."""
+    """The monitor settings the tracker needs, in seconds (the defaults are the schema's, for
+    the default ``interval``; the configuration gives all of them)."""
 
     interval: float = 5.0
     interval_alert: float = 2.0
