@@ -227,15 +227,17 @@ def command(name: str) -> Callable[[argparse.Namespace], int]:
 def _expected_failure(exc: Exception) -> int | None:
     """One line (or one per configuration error) and the exit code, for an expected failure.
 
-    Imported only when something failed: a command that succeeds never loads these."""
+    A ConfigError can only come from a command that loaded the configuration modules, so
+    they are looked up, not imported: a failing ``pyups status`` does not load them either.
+    """
     from pyups.commands.common import Failure
-    from pyups.config import ConfigError
 
-    if isinstance(exc, ConfigError):
-        for line in exc.errors:
-            print(f"pyups: {line}", file=sys.stderr)
-        return EXIT_CONFIG
     if isinstance(exc, Failure):
         print(f"pyups: {exc}", file=sys.stderr)
         return exc.code
+    load = sys.modules.get("pyups.config.load")
+    if load is not None and isinstance(exc, load.ConfigError):
+        for line in exc.errors:
+            print(f"pyups: {line}", file=sys.stderr)
+        return EXIT_CONFIG
     return None

@@ -9,12 +9,14 @@ import sys
 import pytest
 
 from pyups import cli
-from pyups.commands import daemon, killpower
+from pyups.commands import common, daemon, killpower
+from pyups.config import schema
 
 
 def test_the_defaults_shown_in_help_are_the_commands_own() -> None:
     assert cli.DEFAULT_PIDFILE == daemon.DEFAULT_PIDFILE
     assert cli.DEFAULT_FLAG == killpower.DEFAULT_FLAG
+    assert common.DEFAULT_CONFIG_PATH == schema.DEFAULT_CONFIG_PATH
 
 
 def test_every_sub_command_names_a_function_that_exists() -> None:
