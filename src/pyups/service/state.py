@@ -90,7 +90,7 @@ _SERIAL = itertools.count()
 
 def _create_temporary(directory: str) -> tuple[int, str]:
     """A new file of our own next to the state file (what tempfile.mkstemp does, without
-    loading tempfile, shutil and their compression modules into the daemon: ~1.4 MiB)."""
+    loading tempfile and random into the daemon for one call)."""
     while True:
         path = os.path.join(directory, f".pyups-state.{os.getpid()}.{next(_SERIAL)}.tmp")
         try:
