@@ -77,7 +77,7 @@ test: deps deb-deps lint typecheck
 # when a figure misses its target. Benchmarks are modules run from the repository root
 # (`python -m bench.NAME`): they import the test harness as tests.harness.
 BENCH_STAMP := $(VENV)/.bench-installed
-BENCHES := poll_cost latency idle_cost scale replay_throughput protection
+BENCHES := poll_cost latency idle_cost scale replay_throughput protection upsmon_parity
 
 $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install -q -e '.[test,notify,bench]'

@@ -94,7 +94,8 @@ def write_result(name: str, data: dict[str, Any]) -> Path:
 
 
 class Upsmon:
-    """NUT's own ``upsmon`` watching some UPSes, running NOTIFYCMD on ONBATT and ONLINE.
+    """NUT's own ``upsmon`` watching some UPSes, running NOTIFYCMD on ONBATT and ONLINE (or
+    the notification ``kinds`` given).
 
     The notify script is bash writing ``$EPOCHREALTIME`` (no extra process), so what it
     stamps is as close to upsmon's own detection as a NOTIFYCMD can be. upsmon insists on
@@ -103,7 +104,12 @@ class Upsmon:
     """
 
     def __init__(
-        self, addresses: str | Sequence[str], user: str, password: str, pollfreq: int
+        self,
+        addresses: str | Sequence[str],
+        user: str,
+        password: str,
+        pollfreq: int,
+        kinds: Sequence[str] = ("ONBATT", "ONLINE"),
     ) -> None:
         if isinstance(addresses, str):
             addresses = [addresses]
@@ -121,8 +127,8 @@ class Upsmon:
             'SHUTDOWNCMD "/bin/true"\n'
             f"POLLFREQ {pollfreq}\nPOLLFREQALERT {pollfreq}\n"
             f"NOTIFYCMD {notify}\n"
-            "NOTIFYFLAG ONBATT EXEC\nNOTIFYFLAG ONLINE EXEC\n"
-            f"POWERDOWNFLAG {self.workdir / 'killpower'}\n"
+            + "".join(f"NOTIFYFLAG {kind} EXEC\n" for kind in kinds)
+            + f"POWERDOWNFLAG {self.workdir / 'killpower'}\n"
         )
         conf.chmod(0o600)
         env = dict(

@@ -1,31 +1,28 @@
 """Argument parsing only: each command is a function in :mod:`pyups.commands`.
 
 Exit codes: 0 success, 1 runtime failure, 2 usage, 78 configuration error.
+
+A sub-command names its function as ``"MODULE.FUNCTION"`` of :mod:`pyups.commands`
+(``p.set_defaults(func="run.main")``); :func:`main` imports that one module when the command
+runs, so ``pyups --help`` or ``pyups status`` never load the monitor, the rule grammar or
+the simulator. Nothing from :mod:`pyups.commands` is imported at the top of this file.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pyups import __version__
-from pyups.commands import (
-    check_config,
-    control,
-    daemon,
-    demo,
-    drill,
-    events,
-    fsd,
-    killpower,
-    query,
-    replay,
-    run,
-)
-from pyups.commands.common import EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, Failure
-from pyups.config import ConfigError
+
+# Defaults shown in --help, kept here so that help loads no command module; the commands
+# use the same values (tests/unit/test_cli_lazy.py checks they agree).
+DEFAULT_PIDFILE = "/run/pyups/pyups.pid"
+DEFAULT_FLAG = "/run/pyups/killpower"
+EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 78
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,57 +49,57 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HOST:PORT",
         help="serve Prometheus metrics on /metrics there (overrides [metrics] listen)",
     )
-    p.set_defaults(func=run.main)
+    p.set_defaults(func="run.main")
 
     p = sub.add_parser("daemon", help="the monitor detached in the background, with a pidfile")
     _config_option(p)
     _pidfile_option(p)
-    p.set_defaults(func=daemon.daemon_main, ups=[], interval=None, dry_run=False, metrics=None)
+    p.set_defaults(func="daemon.daemon_main", ups=[], interval=None, dry_run=False, metrics=None)
 
     p = sub.add_parser("stop", help="stop the daemon (SIGTERM) and wait until it is gone")
     _pidfile_option(p)
-    p.set_defaults(func=daemon.stop_main)
+    p.set_defaults(func="daemon.stop_main")
 
     p = sub.add_parser("reload", help="make the daemon re-read its configuration (SIGHUP)")
     _pidfile_option(p)
-    p.set_defaults(func=daemon.reload_main)
+    p.set_defaults(func="daemon.reload_main")
 
     p = sub.add_parser("fsd", help="the running monitor shuts this host down now (upsmon -c fsd)")
     _config_option(p)
     p.add_argument("--yes", action="store_true", help="do not ask for a confirmation")
     _pidfile_option(p)
-    p.set_defaults(func=fsd.main)
+    p.set_defaults(func="fsd.main")
 
     p = sub.add_parser("check-config", help="validate a configuration file, report every error")
     _config_option(p)
-    p.set_defaults(func=check_config.main)
+    p.set_defaults(func="check_config.main")
 
     p = sub.add_parser("drill", help="rehearse the protection plan against upsd, doing none of it")
     _config_option(p)
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
-    p.set_defaults(func=drill.main)
+    p.set_defaults(func="drill.main")
 
     p = sub.add_parser("replay", help="run events and rules over a recorded trace, run nothing")
     _config_option(p, ", if it exists")
     p.add_argument("trace", metavar="TRACE", help="a trace written by pyups run --record")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
-    p.set_defaults(func=replay.main)
+    p.set_defaults(func="replay.main")
 
     p = sub.add_parser("list", help="the UPSes a server declares (upsc -L)")
     p.add_argument("host", nargs="?", default="localhost", metavar="HOST[:PORT]")
     _query_options(p)
-    p.set_defaults(func=query.list_main)
+    p.set_defaults(func="query.list_main")
 
     p = sub.add_parser("status", help="a UPS's variables, or one of them (upsc)")
     p.add_argument("ups", metavar="UPS[@HOST[:PORT]]")
     p.add_argument("var", nargs="?", metavar="VAR", help="print only this variable's value")
     _query_options(p)
-    p.set_defaults(func=query.status_main)
+    p.set_defaults(func="query.status_main")
 
     p = sub.add_parser("commands", help="a UPS's instant commands with descriptions (upscmd -l)")
     p.add_argument("ups", metavar="UPS[@HOST[:PORT]]")
     _query_options(p)
-    p.set_defaults(func=query.commands_main)
+    p.set_defaults(func="query.commands_main")
 
     p = sub.add_parser("cmd", help="run an instant command (upscmd)")
     p.add_argument("ups", metavar="UPS[@HOST[:PORT]]")
@@ -110,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("value", nargs="?", metavar="VALUE", help="the command's argument, if any")
     _query_options(p)
     _login_options(p)
-    p.set_defaults(func=control.cmd_main)
+    p.set_defaults(func="control.cmd_main")
 
     p = sub.add_parser("set", help="set a writable variable (upsrw -s)")
     p.add_argument("ups", metavar="UPS[@HOST[:PORT]]")
@@ -119,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _query_options(p)
     _login_options(p)
-    p.set_defaults(func=control.set_main)
+    p.set_defaults(func="control.set_main")
 
     p = sub.add_parser("events", help="event history, read back from the journal")
     p.add_argument("--ups", metavar="UPS", help="only this UPS's events")
@@ -128,10 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-n", "--lines", type=int, metavar="N", help="only the last N events")
     p.add_argument("--json", action="store_true", help="one JSON document")
-    p.set_defaults(func=events.main)
+    p.set_defaults(func="events.main")
 
     p = sub.add_parser("demo", help="play a power cut on a private simulated Eaton 800")
-    p.set_defaults(func=demo.main)
+    p.set_defaults(func="demo.main")
 
     p = sub.add_parser("killpower", help="is the power-down flag set? (upsmon -K; for the hook)")
     p.add_argument("--check", action="store_true", help="exit 0 if the flag is set, else 1")
@@ -139,9 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--flag",
         metavar="PATH",
-        help=f"check this file instead of the configured flag (default {killpower.DEFAULT_FLAG})",
+        help=f"check this file instead of the configured flag (default {DEFAULT_FLAG})",
     )
-    p.set_defaults(func=killpower.main)
+    p.set_defaults(func="killpower.main")
     return parser
 
 
@@ -157,9 +154,9 @@ def _config_option(parser: argparse.ArgumentParser, default_note: str = "") -> N
 def _pidfile_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--pidfile",
-        default=daemon.DEFAULT_PIDFILE,
+        default=DEFAULT_PIDFILE,
         metavar="FILE",
-        help=f"the daemon's pidfile (default {daemon.DEFAULT_PIDFILE})",
+        help=f"the daemon's pidfile (default {DEFAULT_PIDFILE})",
     )
 
 
@@ -211,15 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse, dispatch, and turn every expected failure into one line and an exit code."""
     args = build_parser().parse_args(argv)
     try:
-        code: int = args.func(args)
+        code: int = command(args.func)(args)
         return code
-    except ConfigError as exc:
-        for line in exc.errors:
-            print(f"pyups: {line}", file=sys.stderr)
-        return EXIT_CONFIG
-    except Failure as exc:
-        print(f"pyups: {exc}", file=sys.stderr)
-        return exc.code
     except KeyboardInterrupt:
         return EXIT_FAILURE
     except BrokenPipeError:
@@ -229,3 +219,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
         return EXIT_OK
+    except Exception as exc:
+        expected = _expected_failure(exc)
+        if expected is None:
+            raise
+        return expected
+
+
+def command(name: str) -> Callable[[argparse.Namespace], int]:
+    """The function ``"MODULE.FUNCTION"`` of :mod:`pyups.commands`, importing its module."""
+    module, _, function = name.rpartition(".")
+    found: Callable[[argparse.Namespace], int] = getattr(
+        importlib.import_module(f"pyups.commands.{module}"), function
+    )
+    return found
+
+
+def _expected_failure(exc: Exception) -> int | None:
+    """One line (or one per configuration error) and the exit code, for an expected failure.
+
+    A ConfigError can only come from a command that loaded the configuration modules, so
+    they are looked up, not imported: a failing ``pyups status`` does not load them either.
+    """
+    from pyups.commands.common import Failure
+
+    if isinstance(exc, Failure):
+        print(f"pyups: {exc}", file=sys.stderr)
+        return exc.code
+    load = sys.modules.get("pyups.config.load")
+    if load is not None and isinstance(exc, load.ConfigError):
+        for line in exc.errors:
+            print(f"pyups: {line}", file=sys.stderr)
+        return EXIT_CONFIG
+    return None

@@ -40,6 +40,14 @@ def test_check_config_accepts_the_shipped_example() -> None:
     ]
 
 
+def test_check_config_accepts_interval_alone(tmp_path: Path) -> None:
+    config = tmp_path / "pyups.conf"
+    config.write_text('[monitor]\ninterval = "1s"\n')
+    result = pyups("check-config", "-c", str(config))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{config}: OK")
+
+
 def test_check_config_reports_every_error_at_once_with_exit_78(tmp_path: Path) -> None:
     bad = tmp_path / "bad.conf"
     bad.write_text(
@@ -112,6 +120,7 @@ def test_unknown_command_is_a_usage_error() -> None:
     assert "invalid choice: 'frobnicate'" in result.stderr
 
 
+@pytest.mark.usefixtures("journald")
 def test_demo_plays_the_power_cut_and_leaves_no_process_behind() -> None:
     mark = uuid.uuid4().hex  # inherited by the demo's upsd and drivers, and only by them
     started = time.monotonic()
@@ -120,10 +129,27 @@ def test_demo_plays_the_power_cut_and_leaves_no_process_behind() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert elapsed < 45
     assert "demo: the line power fails" in result.stdout
-    assert "demo: done:" in result.stdout
+    last = result.stdout.splitlines()[-1]
+    assert last == "demo: done: 4 events, in the journal. Read them back with: pyups events -n 4"
     events = re.findall(r"eaton800\s+([A-Z]+)\s", result.stderr)
     assert events == ["STARTUP", "ONBATT", "LOWBATT", "ONLINE"], result.stderr
     assert pids_marked("DEMO_TEST_MARK", mark) == set()
+
+
+def test_demo_without_journald_says_where_the_entries_went_and_suggests_no_pyups_events() -> None:
+    # journald's directory covered by an empty tmpfs, in a mount namespace of the demo's own.
+    hide = 'mount -t tmpfs none /run/systemd/journal && exec "$@"'
+    result = subprocess.run(
+        ["unshare", "-m", "sh", "-c", hide, "sh", sys.executable, "-m", "pyups", "demo"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    last = result.stdout.splitlines()[-1]
+    assert last.startswith("demo: done: 4 events, "), last
+    assert "journal took" not in last and "Read them back" not in last, last
+    # /dev/log is journald's socket on most hosts, so it is gone too; another syslog may take it.
+    assert last.endswith("so pyups events has nothing to read back"), last
+    assert "on stderr only" in last or "syslog" in last, last
 
 
 def test_demo_without_nut_installed_names_the_apt_command() -> None:

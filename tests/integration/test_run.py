@@ -156,6 +156,20 @@ def test_each_status_flag_gives_one_event_when_it_comes_and_one_when_it_goes(
     assert Counter(run.events()) == Counter(["STARTUP", event, back])
 
 
+@pytest.mark.parametrize(
+    ("status", "event"), [("OL OVER", "OVER"), ("OFF", "OFF"), ("OL BYPASS", "BYPASS")]
+)
+def test_a_ups_that_starts_overloaded_off_or_on_bypass_gets_that_event_at_start_up(
+    nut: NutServer, pyups: Start, tmp_path: Path, status: str, event: str
+) -> None:
+    change(nut, status)
+    run = pyups("run", "-c", write_config(tmp_path, nut))
+    run.wait_event(event)
+    time.sleep(1)  # a few more polls: nothing is reported twice
+    assert run.stop() == 0
+    assert run.events() == ["STARTUP", event]
+
+
 @pytest.fixture
 def alarming_nut() -> Iterator[NutServer]:
     """The eaton800 with an ``ups.alarm`` variable (dummy-ups only sets declared variables)."""

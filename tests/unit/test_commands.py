@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from pyups.commands.common import EXIT_USAGE, Failure, monitor_config
+from pyups.commands.demo import ending
 
 
 @pytest.fixture
@@ -85,3 +86,22 @@ def test_the_demo_watches_its_simulated_ups_only_so_its_power_cut_shuts_nothing_
     assert [(u.name, u.server, u.power) for u in config.ups] == [("eaton800", server, 0)]
     assert sequence_plan_of(config).primary_for == ()
     assert not any(rule.actions for rule in config.rules)
+
+
+# --- the demo's last line ------------------------------------------------------------------
+
+
+def test_the_demo_suggests_pyups_events_only_when_the_journal_took_the_entries() -> None:
+    assert ending(4, {"journal": 6}) == (
+        "done: 4 events, in the journal. Read them back with: pyups events -n 4"
+    )
+    assert ending(4, {"syslog": 6}) == (
+        "done: 4 events, sent to syslog (/dev/log): no journald here, so pyups events has "
+        "nothing to read back"
+    )
+    assert ending(4, {"stderr": 6}) == (
+        "done: 4 events, on stderr only (above): neither journald nor syslog is here, so pyups "
+        "events has nothing to read back"
+    )
+    assert "syslog and stderr" in ending(4, {"syslog": 2, "stderr": 4})
+    assert "pyups events" in ending(4, {"journal": 2, "syslog": 4})

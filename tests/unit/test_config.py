@@ -165,9 +165,16 @@ def test_a_bad_server_is_not_also_reported_as_a_duplicate_of_the_default_server(
     assert error.startswith("test.conf:5: ups[1].server: ")
 
 
-def test_an_interval_shorter_than_the_default_alert_interval_points_at_interval() -> None:
-    (error,) = errors_of('[monitor]\ninterval = "1s"\n')
-    assert error.startswith("test.conf:2: monitor.interval: interval_alert (2s) is longer")
+def test_interval_alone_is_valid_and_interval_alert_follows_it_down() -> None:
+    assert config_from_text('[monitor]\ninterval = "1s"\n').monitor.interval_alert == 1.0
+    assert config_from_text('[monitor]\ninterval = "30s"\n').monitor.interval_alert == 2.0
+    assert MonitorConfig(interval=0.5).interval_alert == 0.5
+    assert MonitorConfig(interval=0.5, interval_alert=0.2).interval_alert == 0.2
+
+
+def test_an_explicit_interval_alert_longer_than_a_short_interval_points_at_it() -> None:
+    (error,) = errors_of('[monitor]\ninterval = "1s"\ninterval_alert = "2s"\n')
+    assert error.startswith("test.conf:3: monitor.interval_alert: interval_alert (2s) is longer")
 
 
 # --- monitor keys ---------------------------------------------------------------------------

@@ -52,8 +52,18 @@ def test_reminders_are_not_repeated_early_after_a_restart() -> None:
     before, names = run(initial("eaton800", H), good(100, "OL RB"))
     assert names == ["STARTUP", "REPLBATT"]
     after = restore("eaton800", H, record(before) or {})
-    _, names = run(after, good(200, "OL RB"), good(699, "OL RB"), good(700, "OL RB"))
-    assert names == ["STARTUP", "REPLBATT"]  # the next one at 100 + 600, not at once
+    _, names = run(after, good(200, "OL RB"), good(700, "OL RB"), good(701, "OL RB"))
+    assert names == ["STARTUP", "REPLBATT"]  # the next one after 100 + 600, not at once
+
+
+def test_the_replbatt_clock_survives_rb_going_away_and_a_restart() -> None:
+    before, names = run(initial("eaton800", H), good(100, "OL RB"), good(150, "OL"))
+    assert names == ["STARTUP", "REPLBATT"]
+    kept = json.loads(json.dumps(record(before)))
+    assert kept["last_replbatt"] == 100
+    after = restore("eaton800", H, kept)
+    _, names = run(after, good(200, "OL RB"), good(700, "OL RB"), good(701, "OL RB"))
+    assert names == ["STARTUP", "REPLBATT"]
 
 
 @pytest.mark.parametrize(

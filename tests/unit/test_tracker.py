@@ -113,9 +113,13 @@ SCENARIOS = [
         [(0, Good("OL ALARM", {"ups.alarm": "Fan failure"}), ["STARTUP", "ALARM"])],
     ),
     Scenario(
-        "startup-mild-flags-give-only-startup-and-their-not-events-later",
+        "startup-reports-the-flags-that-need-attention-and-later-their-not-events",
         [
-            (0, "OL CAL OFF BYPASS ECO OVER TRIM BOOST WEIRD", ["STARTUP"]),
+            (
+                0,
+                "OL CAL OFF BYPASS ECO OVER TRIM BOOST WEIRD",
+                ["STARTUP", "CAL", "OFF", "BYPASS", "ECO", "OVER", "TRIM", "BOOST", "OTHER"],
+            ),
             (5, "OL CAL OFF BYPASS ECO OVER TRIM BOOST WEIRD", []),
             (
                 10,
@@ -133,13 +137,17 @@ SCENARIOS = [
             ),
         ],
     ),
+    Scenario("startup-overloaded-gives-over", [(0, "OL OVER", ["STARTUP", "OVER"])]),
+    Scenario("startup-switched-off-gives-off", [(0, "OFF", ["STARTUP", "OFF"])]),
+    Scenario("startup-on-bypass-gives-bypass", [(0, "OL BYPASS", ["STARTUP", "BYPASS"])]),
+    Scenario("startup-unknown-token-gives-other", [(0, "OL HE", ["STARTUP", "OTHER"])]),
     Scenario(
         "startup-everything-at-once-in-catalogue-order",
         [
             (
                 0,
                 Good("OB LB FSD RB ALARM CAL", {"ups.alarm": "x"}),
-                ["STARTUP", "ONBATT", "LOWBATT", "FSD", "REPLBATT", "ALARM"],
+                ["STARTUP", "ONBATT", "LOWBATT", "FSD", "REPLBATT", "ALARM", "CAL"],
             )
         ],
     ),
@@ -313,18 +321,29 @@ SCENARIOS = [
     ),
     # --- replace battery ------------------------------------------------------------------
     Scenario(
-        "replbatt-repeats-exactly-at-its-boundaries",
+        "replbatt-repeats-once-more-than-replbatt-warn-has-passed",
         [
             (0, "OL RB", ["STARTUP", "REPLBATT"]),
             (50, "OL RB", []),
-            (99, "OL RB", []),
-            (100, "OL RB", ["REPLBATT"]),
-            (199.9, "OL RB", []),
-            (200, "OL RB", ["REPLBATT"]),
-            (250, "OL", []),
-            (260, "OL RB", ["REPLBATT"]),
-            (359, "OL RB", []),
-            (360, "OL RB", ["REPLBATT"]),
+            (100, "OL RB", []),
+            (100.5, "OL RB", ["REPLBATT"]),
+            (200.5, "OL RB", []),
+            (201, "OL RB", ["REPLBATT"]),
+        ],
+        Timing(replbatt_warn=100),
+    ),
+    Scenario(
+        "replbatt-clock-is-not-reset-when-rb-comes-and-goes",
+        [
+            (0, "OL RB", ["STARTUP", "REPLBATT"]),
+            (50, "OL", []),
+            (60, "OL RB", []),
+            (70, "OL", []),
+            (80, "OL RB", []),
+            (101, "OL RB", ["REPLBATT"]),
+            (150, "OL", []),
+            (300, "OL", []),
+            (310, "OL RB", ["REPLBATT"]),
         ],
         Timing(replbatt_warn=100),
     ),
@@ -335,8 +354,8 @@ SCENARIOS = [
             (10, "OL RB", ["REPLBATT"]),
             (20, Fail(), ["COMMBAD"]),
             (60, "OL RB", ["COMMOK"]),
-            (109, "OL RB", []),
-            (110, "OL RB", ["REPLBATT"]),
+            (110, "OL RB", []),
+            (111, "OL RB", ["REPLBATT"]),
         ],
         Timing(replbatt_warn=100),
     ),

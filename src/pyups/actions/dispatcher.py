@@ -24,7 +24,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 
-from pyups.actions import instcmd, notify, run_exec, shutdown
+from pyups.actions import instcmd, run_exec, shutdown
 from pyups.actions.instcmd import Credentials
 from pyups.actions.outcome import Outcome, action_event
 from pyups.actions.process import ProcessGroups
@@ -189,6 +189,8 @@ class Dispatcher:
                     action, event, self._credentials, self.nut_timeout, self._tls
                 )
             elif isinstance(action, NotifyAction):
+                from pyups.actions import notify  # apprise's logging: only when one is sent
+
                 outcome = notify.run_notify(action, event)
             else:
                 outcome = shutdown.run_shutdown(

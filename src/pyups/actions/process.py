@@ -13,11 +13,14 @@ import contextlib
 import os
 import selectors
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import subprocess
 
 STDERR_TAIL = 2048  # bytes of stderr kept
 TERM_GRACE = 2.0  # seconds between SIGTERM and SIGKILL at a timeout
@@ -106,6 +109,8 @@ def run(
     groups: ProcessGroups,
 ) -> Finished:
     """Run ``argv`` to its end (or its timeout); never raises for a command that fails."""
+    import subprocess  # when the first command runs: an idle daemon does not carry it (~1 MiB)
+
     started = time.monotonic()
     try:
         if not argv:

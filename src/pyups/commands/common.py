@@ -5,18 +5,18 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from pyups.address import AddressError, parse_ups
-from pyups.config import (
-    DEFAULT_CONFIG_PATH,
-    Config,
-    ConfigError,
-    UpsConfig,
-    default_config,
-    load_config,
-)
-from pyups.config.schema import Invalid, MetricsConfig, parse_listen
 from pyups.core.durations import DurationError, parse_duration
+
+if TYPE_CHECKING:
+    from pyups.config import Config, UpsConfig
+
+# The configuration modules are imported by the functions that read a configuration, so
+# that the commands which never do (status, list, --help) do not load them; hence this copy
+# of pyups.config.schema.DEFAULT_CONFIG_PATH (tests/unit/test_cli_lazy.py checks they agree).
+DEFAULT_CONFIG_PATH = "/etc/pyups/pyups.conf"
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -67,6 +67,9 @@ def monitor_config(
     named on the command line is watched only (``power = 0``, DESIGN §10): naming one never
     makes it able to shut this host down.
     """
+    from pyups.config import ConfigError, default_config, load_config
+    from pyups.config.schema import Invalid, MetricsConfig, parse_listen
+
     path, named = config_path(option)
     if named or os.path.exists(path):
         config = load_config(path)
@@ -113,6 +116,8 @@ def monitor_config(
 
 
 def _from_argument(text: str, config: Config) -> UpsConfig:
+    from pyups.config import UpsConfig
+
     try:
         address = parse_ups(text)
     except AddressError as exc:

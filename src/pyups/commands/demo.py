@@ -11,6 +11,7 @@ import argparse
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import replace
 from importlib import resources
 
@@ -20,6 +21,7 @@ from pyups.config import Config, config_from_text
 from pyups.core.events import Event
 from pyups.service.monitor import Monitor
 from pyups.sim import NutServer, SimulatorError
+from pyups.sinks.journal import JournalSink
 
 INTERVAL = 1.0
 EXPECTED = ("STARTUP", "ONBATT", "LOWBATT", "ONLINE")
@@ -65,7 +67,8 @@ def main(args: argparse.Namespace) -> int:
     except SimulatorError as exc:
         raise Failure(str(exc)) from None
     tally = _Tally()
-    monitor = Monitor(example_config(server), [*foreground_sinks(), tally])
+    sinks = foreground_sinks()
+    monitor = Monitor(example_config(server), [*sinks, tally])
     thread = threading.Thread(target=monitor.run, name="monitor")
     try:
         thread.start()
@@ -80,8 +83,39 @@ def main(args: argparse.Namespace) -> int:
         say(f"the monitor did not report {', '.join(missing)}: something is wrong")
         return EXIT_FAILURE
     count = sum(tally.seen.values())
-    say(f"done: {count} events. Read them back with: pyups events -n {count}")
+    went: Counter[str] = Counter()
+    for sink in sinks:
+        if isinstance(sink, JournalSink):
+            went.update(sink.counts)
+    say(ending(count, went))
     return EXIT_OK
+
+
+def ending(count: int, went: Mapping[str, int]) -> str:
+    """The demo's last line: how many events, where the entries went (``JournalSink.counts``),
+    and ``pyups events`` only when the journal took them, as that reads the journal alone."""
+    where = [name for name in ("journal", "syslog", "stderr") if went.get(name)]
+    if where == ["journal"]:
+        return f"done: {count} events, in the journal. Read them back with: pyups events -n {count}"
+    if "journal" in where:
+        places = " and ".join(where).replace("journal", "the journal")
+        return f"done: {count} events, written to {places}; what the journal took: pyups events"
+    if where == ["syslog"]:
+        return (
+            f"done: {count} events, sent to syslog (/dev/log): no journald here, so pyups "
+            "events has nothing to read back"
+        )
+    if where == ["stderr"]:
+        return (
+            f"done: {count} events, on stderr only (above): neither journald nor syslog is "
+            "here, so pyups events has nothing to read back"
+        )
+    if where:
+        return (
+            f"done: {count} events, written to syslog and stderr: no journald here, so pyups "
+            "events has nothing to read back"
+        )
+    return f"done: {count} events"
 
 
 def play(server: NutServer, tally: _Tally) -> None:

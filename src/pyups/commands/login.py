@@ -20,10 +20,13 @@ import stat
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pyups.address import UpsAddress
 from pyups.commands.common import EXIT_FAILURE, EXIT_USAGE, Failure, config_path
-from pyups.config import UpsConfig, load_config, read_password_file
+
+if TYPE_CHECKING:
+    from pyups.config import UpsConfig
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,8 @@ def resolve(
 
 
 def _read_file(path: str, warn: Callable[[str], None]) -> str:
+    from pyups.config import read_password_file
+
     try:
         password, mode = read_password_file(path)
     except OSError as exc:
@@ -109,4 +114,6 @@ def config_entry(address: UpsAddress, option: str | None) -> UpsConfig | None:
     path, named = config_path(option)
     if not named and not os.access(path, os.R_OK):
         return None
+    from pyups.config import load_config
+
     return load_config(path).entry(address)

@@ -6,17 +6,18 @@ import argparse
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyups.address import AddressError, Server, UpsAddress, parse_server, parse_ups
 from pyups.commands.common import EXIT_FAILURE, EXIT_USAGE, Failure, positive_duration
 from pyups.commands.explain import Known, Request, explain
 from pyups.commands.login import Login
-from pyups.config import UpsConfig
-from pyups.config.views import tls_of
 from pyups.nut.errors import NutError
 from pyups.nut.session import Connection
 from pyups.nut.tls import Tls
+
+if TYPE_CHECKING:
+    from pyups.config import UpsConfig
 
 
 def ups_address(text: str) -> UpsAddress:
@@ -53,7 +54,11 @@ def tls_settings(
         verb = "applies" if len(given) == 1 else "apply"
         raise Failure(f"{' and '.join(given)} only {verb} with --tls; add --tls", EXIT_USAGE)
     ups = entry() if entry is not None else None
-    return tls_of(ups) if ups is not None else None
+    if ups is None:
+        return None
+    from pyups.config.views import tls_of
+
+    return tls_of(ups)
 
 
 @contextmanager

@@ -129,7 +129,7 @@ def _kind_of(value: object) -> str:
 
 
 def _monitor(value: object, ctx: Context) -> MonitorConfig:
-    """The [monitor] table; interval_alert may not exceed interval."""
+    """The [monitor] table; interval_alert may not exceed interval (left out, it follows it)."""
     values = ctx.table(value, "monitor", keys_of("monitor")) if value is not None else {}
     if values is None:
         return MonitorConfig()

@@ -38,6 +38,9 @@ from pyups.core.sequence import Step
 from pyups.core.template import FIXED_FIELDS, TemplateError, unknown_fields
 
 DEFAULT_CONFIG_PATH = "/etc/pyups/pyups.conf"
+# interval_alert's default follows interval: this, or interval when interval is shorter.
+INTERVAL_ALERT_DEFAULT = 2.0
+_FOLLOWS_INTERVAL = -1.0  # interval_alert not given: derived from interval in __post_init__
 _DEFAULT_SERVER = Server(DEFAULT_HOST, DEFAULT_PORT)
 
 
@@ -48,10 +51,14 @@ class MonitorConfig:
     ``shutdown_command`` is the older place of ``[shutdown] command``: once loaded it always
     holds the command in effect (the same as ``Config.shutdown.command``), so whatever still
     reads it runs what ``[shutdown]`` says.
+
+    ``interval_alert`` left out is the smaller of :data:`INTERVAL_ALERT_DEFAULT` and
+    ``interval``, so ``MonitorConfig(interval=1.0).interval_alert == 1.0`` and a file that sets
+    only ``interval`` is valid; once built, it always holds the period in effect.
     """
 
     interval: float = 5.0
-    interval_alert: float = 2.0
+    interval_alert: float = _FOLLOWS_INTERVAL
     timeout: float = 5.0
     dead_time: float = 15.0
     nocomm_warn: float = 300.0
@@ -59,6 +66,11 @@ class MonitorConfig:
     shutdown_command: tuple[str, ...] = ("systemctl", "poweroff")
     dry_run: bool = False
     state_file: str = "/var/lib/pyups/state.json"
+
+    def __post_init__(self) -> None:
+        if self.interval_alert == _FOLLOWS_INTERVAL:
+            derived = min(INTERVAL_ALERT_DEFAULT, self.interval)
+            object.__setattr__(self, "interval_alert", derived)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +192,9 @@ class KeySpec:
     default: str | None  # TOML source of the default; None: required, or no value by default
     doc: str
     required: bool = False
+    # How the default follows other keys, when it does; ``default`` is then its value with
+    # every other key at its own default (what the example file shows).
+    derived: str | None = None
 
 
 KEYS: tuple[KeySpec, ...] = (
@@ -190,6 +205,7 @@ KEYS: tuple[KeySpec, ...] = (
         "duration",
         '"2s"',
         "poll period while on battery or alarm (POLLFREQALERT); at most interval",
+        derived="the smaller of 2s and interval",
     ),
     KeySpec("monitor", "timeout", "duration", '"5s"', "time allowed for one request to upsd"),
     KeySpec(

@@ -3,7 +3,9 @@
 Theory of operation
 -------------------
 lark parses the text (LALR, contextual lexer) into a parse tree, which :func:`_build` turns
-into a small tree of frozen nodes; :func:`_truth` walks it. Nothing is ever ``eval``-ed.
+into a small tree of frozen nodes; :func:`_truth` walks it. Nothing is ever ``eval``-ed. The
+parser is built the first time a condition is compiled: a configuration without one never
+loads lark.
 
 * UPPERCASE words are status flags (``OB``, ``LB``, ``TEST``…): true when ``ups.status`` has
   them. ``nocomm`` is true while the UPS does not answer.
@@ -21,14 +23,16 @@ into a small tree of frozen nodes; :func:`_truth` walks it. Nothing is ever ``ev
 
 from __future__ import annotations
 
+import functools
 import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from lark import Lark, Token, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+if TYPE_CHECKING:
+    from lark import Lark, Token, Tree
+    from lark.exceptions import UnexpectedInput
 
 _END_OF_NAME = r"(?![A-Za-z0-9_.])"
 _GRAMMAR = rf"""
@@ -50,7 +54,16 @@ NUMBER: /-?\d+(?:\.\d+)?/
 STRING: /"(?:\\.|[^"\\])*"/ | /'(?:\\.|[^'\\])*'/
 %ignore /\s+/
 """
-_PARSER = Lark(_GRAMMAR, parser="lalr", lexer="contextual")
+
+
+@functools.cache
+def _parser() -> Lark:
+    """The condition parser, built on first use (lark and the grammar cost ~4 MiB and 0.1 s)."""
+    from lark import Lark
+
+    return Lark(_GRAMMAR, parser="lalr", lexer="contextual")
+
+
 _OPERANDS = {"FLAG", "NOCOMM", "NAME", "NUMBER", "STRING", "LPAR", "_NOT"}
 _CHAR_HINTS = {"=": "write == to compare", "&": "write and", "|": "write or", "!": "write not"}
 # ASCII blanks only: float() refuses the Unicode ones (\x1c-\x1f) that ``\s`` would allow.
@@ -148,8 +161,11 @@ def compile_expression(text: str) -> Expression:
     """Parse and check ``text``; raises ExpressionError saying what is wrong and where."""
     if not text.strip():
         raise ExpressionError("the condition is empty; write e.g. OB and battery.charge < 50")
+    from lark.exceptions import UnexpectedInput
+
+    parser = _parser()
     try:
-        tree = _PARSER.parse(text)
+        tree = parser.parse(text)
     except UnexpectedInput as exc:
         raise _syntax_error(text, exc) from None
     except RecursionError:
@@ -157,7 +173,8 @@ def compile_expression(text: str) -> Expression:
             f"the condition is nested more than {_MAX_DEPTH} levels deep"
         ) from None
     root = _condition(tree, 0)  # first: it refuses deep nesting before anything recurses
-    tokens = [tree] if isinstance(tree, Token) else list(tree.scan_values(_is_token))
+    found = [tree] if isinstance(tree, str) else tree.scan_values(_is_token)
+    tokens = cast("list[Token]", list(found))
     return Expression(
         text,
         frozenset(str(t) for t in tokens if t.type == "NAME"),
@@ -167,10 +184,12 @@ def compile_expression(text: str) -> Expression:
 
 
 def _is_token(value: object) -> bool:
-    return isinstance(value, Token)
+    return isinstance(value, str)  # lark's Token is a str; a Tree is not
 
 
 def _syntax_error(text: str, exc: UnexpectedInput) -> ExpressionError:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedToken
+
     if isinstance(exc, UnexpectedCharacters):
         index = exc.pos_in_stream or 0
         position = index + 1
@@ -194,7 +213,7 @@ def _condition(branch: Tree[Token] | Token, depth: int) -> Node:
     """A node in a true/false position: anything but a lone number or string."""
     if depth > _MAX_DEPTH:
         raise ExpressionError(f"the condition is nested more than {_MAX_DEPTH} levels deep")
-    if isinstance(branch, Token):
+    if isinstance(branch, str):
         if branch.type == "FLAG":
             return Flag(_flag_name(branch))
         if branch.type == "NOCOMM":
@@ -214,13 +233,13 @@ def _condition(branch: Tree[Token] | Token, depth: int) -> Node:
     if branch.data == "disj":
         return Or(tuple(_condition(kid, depth + 1) for kid in kids))
     left, op, right = kids
-    assert isinstance(op, Token)
+    assert isinstance(op, str)
     return Compare(str(op), _operand(left, op), _operand(right, op))
 
 
 def _operand(branch: Tree[Token] | Token, op: Token) -> Var | Literal:
     """One side of a comparison: a variable or a value, never a flag or a condition."""
-    if isinstance(branch, Token):
+    if isinstance(branch, str):
         if branch.type == "NAME":
             return Var(str(branch))
         if branch.type == "NUMBER":

@@ -14,16 +14,22 @@ become events, following upsmon (NUT 2.8.3+):
   order their events are reported: ONLINE fires when OL is seen while the UPS was last known
   on battery, and says for how long it was; ALARM also fires when the alarm text changes;
   OTHER names the unknown tokens.
-* Start-up. The first good poll gives STARTUP, plus ONBATT / LOWBATT / FSD / REPLBATT / ALARM
-  for conditions already present. It never gives ONLINE or a NOT... event, nor the milder
-  flag events (CAL, TRIM, ...): those are part of the STARTUP line's status. COMMOK comes
-  before it only if polls had failed (and COMMBAD said so) since pyups started.
+* Start-up. The first good poll gives STARTUP, plus an event for every condition already
+  present that upsmon 2.8.3+ reports at its first poll: ONBATT, LOWBATT, FSD, REPLBATT, ALARM,
+  and the flag events (CAL, OFF, BYPASS, OVER, TRIM, BOOST, ECO) and OTHER. Only OL is
+  silent: start-up never gives ONLINE or a NOT... event. A UPS restored from the state file
+  is compared with its saved flags, so what was already reported is not reported again.
+  COMMOK comes before STARTUP only if polls had failed (and COMMBAD said so) since pyups
+  started.
 * Communications. The first failed poll gives COMMBAD (once per outage), then NOCOMM every
   ``nocomm_warn``; the first good poll after it gives COMMOK. While unreachable the last
   known values are kept, so comparisons after recovery are against what was last seen.
 * Dead time. Last seen on battery and silent for ``dead_time``: the UPS counts as critical,
   LB is forced into its flags (as upsmon does) and LOWBATT fires, so rules can see it.
-* Reminders. REPLBATT repeats every ``replbatt_warn`` while RB stays.
+* Reminders. REPLBATT follows upsmon's clock: it fires when RB is shown and more than
+  ``replbatt_warn`` has passed since the last REPLBATT (or there was none). RB going away
+  does not reset that clock, so RB that comes and goes around self-tests is reported once
+  per ``replbatt_warn``; the clock is kept in the state file across restarts.
 
 Everything here is pure: the time is the snapshot's ``t``, the state is an immutable value,
 and the events are frozen dataclasses. Replaying a trace is running ``step`` over it.
@@ -44,7 +50,8 @@ from pyups.core.status import ALERT_FLAGS, parse_status, unclassified
 
 @dataclass(frozen=True, slots=True)
 class Timing:
-    """The monitor settings the tracker needs, in seconds."""
+    """The monitor settings the tracker needs, in seconds (the defaults are the schema's, for
+    the default ``interval``; the configuration gives all of them)."""
 
     interval: float = 5.0
     interval_alert: float = 2.0
@@ -111,7 +118,7 @@ class Edge:
 # upsmon's plain edge triggers. The power edges come before the reminders and alarms, the
 # milder flags after, which is the order their events are reported in within one poll.
 POWER_EDGES = (Edge("LB", "LOWBATT", at_startup=True), Edge("FSD", "FSD", at_startup=True))
-FLAG_EDGES = tuple(Edge(flag, flag, "NOT" + flag) for flag in PAIRED_FLAGS)
+FLAG_EDGES = tuple(Edge(flag, flag, "NOT" + flag, at_startup=True) for flag in PAIRED_FLAGS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,11 +187,12 @@ def _on_battery_since(poll: _Poll) -> float | None:
 
 def _replbatt_due(poll: _Poll, timing: Timing) -> bool:
     last = poll.state.last_replbatt
-    return "RB" in poll.flags and (last is None or poll.snap.t - last >= timing.replbatt_warn)
+    return "RB" in poll.flags and (last is None or poll.snap.t - last > timing.replbatt_warn)
 
 
 def _reminders(poll: _Poll, timing: Timing) -> list[_Fired]:
-    """REPLBATT while RB is shown, at most every ``replbatt_warn``."""
+    """REPLBATT while RB is shown, when more than ``replbatt_warn`` has passed since the last
+    one (upsmon's ``now - lastrbwarn > RBWARNTIME``); RB going away leaves that clock alone."""
     return [("REPLBATT", None, None)] if _replbatt_due(poll, timing) else []
 
 
@@ -199,13 +207,12 @@ def _alarm(poll: _Poll) -> list[_Fired]:
 
 
 def _other(poll: _Poll) -> list[_Fired]:
-    """OTHER when unknown tokens appear, NOTOTHER when the last of them goes."""
-    if poll.first:
-        return []
+    """OTHER when unknown tokens appear (at start-up too), NOTOTHER when the last of them goes
+    (never at start-up)."""
     other, before = unclassified(poll.flags), unclassified(poll.before)
     if set(other) - set(before):
         return [("OTHER", None, " ".join(other))]
-    if before and not other:
+    if before and not other and not poll.first:
         return [("NOTOTHER", None, " ".join(before))]
     return []
 
@@ -228,11 +235,7 @@ def _good(state: UpsState, snap: Snapshot, timing: Timing) -> tuple[UpsState, li
     since = _on_battery_since(poll)
     if "OL" in poll.flags and "OB" not in poll.flags:
         since = None
-    last_replbatt = state.last_replbatt
-    if "RB" not in poll.flags:
-        last_replbatt = None
-    elif _replbatt_due(poll, timing):
-        last_replbatt = snap.t
+    last_replbatt = snap.t if _replbatt_due(poll, timing) else state.last_replbatt
     new = replace(
         state,
         started=True,

@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import enum
 import os
-import tempfile
 
 from pyups.core.sequence import FLAG_CONTENT
 
@@ -86,6 +85,8 @@ def write_flag(path: str) -> None:
         raise ForeignFileError(f"{path} exists and is not a power-down flag: not replaced")
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, mode=0o755, exist_ok=True)
+    import tempfile  # only when the flag is written: the monitor does not load it otherwise
+
     fd, tmp = tempfile.mkstemp(prefix=".pyups-flag-", dir=directory)
     try:
         os.write(fd, MAGIC)

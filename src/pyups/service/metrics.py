@@ -15,7 +15,9 @@ series at all, so nothing stale passes for fresh. The ``ups`` label is the UPS's
 
 from __future__ import annotations
 
+import os
 import re
+import selectors
 import socket
 import threading
 import time
@@ -206,10 +208,8 @@ class Metrics:
 
     def serve(self, address: Server) -> None:
         """Serve /metrics at ``address`` (stopping any previous endpoint once it is up)."""
-        from prometheus_client import start_http_server
-
         try:
-            server, _thread = start_http_server(address.port, address.host, self.registry)
+            server = _Endpoint(address, self.registry)
         except OSError as exc:
             raise _unusable(address, exc) from None
         self.close()
@@ -219,8 +219,54 @@ class Metrics:
         """Stop serving (idempotent)."""
         server, self._server, self.address = self._server, None, None
         if server is not None:
-            server.shutdown()
-            server.server_close()
+            server.close()
+
+
+class _Endpoint:
+    """prometheus-client's own WSGI server (what ``start_http_server`` builds), run by a loop
+    that sleeps until a scrape connects or :meth:`close` wakes it through a pipe.
+
+    socketserver's ``serve_forever`` wakes every ``poll_interval`` (0.5 s) only to see whether
+    ``shutdown`` was called: twice a second for nothing in an idle daemon.
+    """
+
+    def __init__(self, address: Server, registry: Any) -> None:
+        from wsgiref.simple_server import make_server
+
+        from prometheus_client.exposition import (
+            ThreadingWSGIServer,
+            _get_best_family,
+            _SilentHandler,
+            make_wsgi_app,
+        )
+
+        class _Server(ThreadingWSGIServer):
+            pass
+
+        _Server.address_family, host = _get_best_family(address.host, address.port)  # type: ignore[no-untyped-call]
+        self._httpd = make_server(
+            host, address.port, make_wsgi_app(registry), _Server, handler_class=_SilentHandler
+        )
+        self._wake_read, self._wake_write = os.pipe()
+        self._thread = threading.Thread(target=self._serve, name="metrics", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._httpd.socket, selectors.EVENT_READ)
+            selector.register(self._wake_read, selectors.EVENT_READ)
+            while True:
+                ready = selector.select()
+                if any(key.fd == self._wake_read for key, _ in ready):
+                    return
+                self._httpd._handle_request_noblock()  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        os.write(self._wake_write, b"x")
+        self._thread.join()
+        self._httpd.server_close()
+        os.close(self._wake_read)
+        os.close(self._wake_write)
 
 
 def _unusable(address: Server, exc: OSError) -> MetricsError:

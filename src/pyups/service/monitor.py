@@ -4,7 +4,10 @@ Pollers (:mod:`~pyups.service.poller`) and action workers run in their own threa
 ever put items on one queue; the thread that called :meth:`Monitor.run` takes them off in
 order and is the only one that touches the sinks, so sinks need no locking and each UPS's
 entries keep their order. Between items it lets :class:`~pyups.service.upkeep.Upkeep` talk
-to systemd and writes the state file after events (at most once a second).
+to systemd and writes the state file after events (at most once a second). It sleeps on the
+queue until an item comes or something is due (a watchdog ping, the state-file write, the
+moment a busy poller would overrun its budget), never on a fixed tick: an idle monitor
+wakes for its polls' events and little else.
 
 A reload (SIGHUP) runs on the same thread: the new configuration is loaded in full first; if
 it has errors they are logged and the running configuration stays. Otherwise the pollers are
@@ -42,8 +45,8 @@ from pyups.service.upkeep import Upkeep
 from pyups.sinks import Sink
 
 STOP_GRACE = 10.0  # seconds running actions get to finish when the monitor stops
-TICK = 0.5  # longest sleep of the main thread between service checks
 SAVE_EVERY = 1.0  # seconds: a burst of events costs one state-file write, not one each
+MAX_SLEEP = 3600.0  # the queue's wait needs a bound: a monitor with no poller at all
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,11 +184,13 @@ class Monitor:
         self.protector.start()
         for poller in self.pollers:
             poller.start()
-        watchdog = self.notifier.watchdog
-        tick = TICK if watchdog is None else min(TICK, watchdog / 4)
         while not self._stopping.is_set():
+            now = time.monotonic()
+            due = self.upkeep.next_due(now)
+            if self._dirty:
+                due = min(due, self._last_save + SAVE_EVERY)
             try:
-                item = self._queue.get(timeout=tick)
+                item = self._queue.get(timeout=min(max(0.0, due - now), MAX_SLEEP))
             except queue.Empty:
                 item = None
             self._handle(item)
@@ -219,8 +224,9 @@ class Monitor:
         left = until - time.time()
         self._note(f"staying logged in to upsd for the rest of the linger ({left:.1f}s)", "notice")
         while (left := until - time.time()) > 0:
+            now = time.monotonic()
             try:
-                item = self._queue.get(timeout=min(TICK, left))
+                item = self._queue.get(timeout=min(max(0.0, self.upkeep.next_due(now) - now), left))
             except queue.Empty:
                 item = None
             if not isinstance(item, _Reload):

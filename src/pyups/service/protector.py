@@ -74,6 +74,8 @@ class _Request:
 
 
 _Input = _Observed | _Request | None
+# The status flags a verdict on one UPS looks at (core.protection.judge).
+_VERDICT_FLAGS = frozenset({"FSD", "OB", "LB", "CAL"})
 
 
 def protection_of_config(config: Config) -> Protection:
@@ -109,6 +111,10 @@ class Protector(threading.Thread):
         self._inbox: queue.SimpleQueue[_Input] = queue.SimpleQueue()
         self._halt = threading.Event()
         self._states: dict[UpsAddress, UpsState] = dict(states or {})
+        # Written by the pollers' threads: each UPS's newest state, and what of it a verdict
+        # depends on when it last woke this thread (see observe).
+        self._latest: dict[UpsAddress, UpsState] = {}
+        self._judged: dict[UpsAddress, tuple[bool, frozenset[str], bool]] = {}
         self._memory: dict[UpsAddress, Memory] = {}
         self._recheck: float | None = None
         self.sequence = seq.initial()
@@ -126,8 +132,19 @@ class Protector(threading.Thread):
         self._states.update(states)
 
     def observe(self, state: UpsState) -> None:
-        """A poller's newest state of one UPS."""
-        self._inbox.put(_Observed(state))
+        """A poller's newest state of one UPS (from its thread).
+
+        The state is kept for the next judgement, and this thread is woken only when what a
+        verdict depends on changed (reached yet, FSD/OB/LB/CAL, dead time): an idle UPS
+        polled every second costs no wake-up here. Timed verdicts (``lowbatt_for``,
+        ``host_sync``) are woken by their own ``recheck_at``.
+        """
+        address = UpsAddress(state.ups, state.server)
+        self._latest[address] = state
+        key = (state.started, state.flags & _VERDICT_FLAGS, state.critical)
+        if self._judged.get(address) != key:
+            self._judged[address] = key
+            self._inbox.put(_Observed(state))
 
     def request(self, reason: str, subject: UpsAddress | None = None) -> float | None:
         """Start the sequence (a rule or ``pyups fsd``); when it had already started, that time."""
@@ -156,6 +173,7 @@ class Protector(threading.Thread):
 
     def reconfigure(self, protection: Protection) -> None:
         """A reloaded configuration; a sequence already under way keeps its plan."""
+        self._judged.clear()  # judge every UPS again at its next poll, under the new rules
         self.protection = (
             protection
             if self.sequence.phase is seq.Phase.IDLE
@@ -168,12 +186,12 @@ class Protector(threading.Thread):
         try:
             while not self._halt.is_set():
                 item = self._next()
+                self._states.update(self._latest.copy())  # newest states, woken or not
                 if self._halt.is_set():
                     break
                 now = time.time()
                 if isinstance(item, _Observed):
-                    self._states[item.state.address] = item.state
-                    self._judge(now)
+                    self._judge(now)  # its state is in _latest, taken above
                 elif isinstance(item, _Request):
                     self._start(now, item.reason, item.subject)
                 else:

@@ -4,6 +4,13 @@ READY goes out once every poller has tried its first round (or the slowest could
 ``systemctl start`` returns with the first poll's entries already journaled. WATCHDOG pings
 go out at half the period systemd asked for, and only while every poller finishes its rounds
 within its budget: a poller that hangs or dies stops the pings, so systemd restarts pyups.
+
+The main thread sleeps until :meth:`Upkeep.next_due` says something is due, not on a fixed
+tick: the next ping (half the watchdog period after the last), and the moment a busy poller
+would overrun its budget (its ``busy_since + budget``), which is the latest a stuck poller
+must be reported. A poller that is idle now can start a pass at any moment and the main
+thread would not hear of it, so the sleep is never longer than the shortest budget: a pass
+that starts just after the main thread fell asleep is still caught at its own deadline.
 """
 
 from __future__ import annotations
@@ -15,6 +22,10 @@ from pyups.service.notify import Notifier
 from pyups.service.poller import ServerPoller
 
 Note = Callable[[str, str], None]  # (message, priority) for the journal
+
+STARTING_TICK = 0.5  # seconds between checks until READY went out (start-up only)
+STUCK_TICK = 1.0  # seconds between checks while a poller is stuck, to see it recover
+_PAST_BUDGET = 0.01  # wake this much after a deadline, so the overrun is measurable
 
 
 class Upkeep:
@@ -54,6 +65,24 @@ class Upkeep:
         if healthy and period is not None and now - self._last_ping >= period / 2:
             self.notifier.ping()
             self._last_ping = now
+
+    def next_due(self, now: float) -> float:
+        """The monotonic time of the next :meth:`check` that can have something to do."""
+        due = [now + STARTING_TICK] if not self._ready else []
+        period = self.notifier.watchdog
+        if period is not None:
+            due.append(self._last_ping + period / 2)
+        for poller in self.pollers:
+            busy_since = poller.busy_since
+            if str(poller.server) in self._stuck:
+                due.append(now + STUCK_TICK)
+            elif busy_since is not None:
+                due.append(busy_since + poller.budget + _PAST_BUDGET)
+            else:
+                # It may start a pass right after this: that pass's deadline is at least one
+                # budget away, so waking within one budget catches it in time.
+                due.append(now + poller.budget)
+        return min(due, default=float("inf"))
 
     def status(self) -> str:
         """One line per UPS for ``systemctl status``, led by any stuck server."""
