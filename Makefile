@@ -69,7 +69,9 @@ system: deps deb-deps
 
 # Two workers (pytest-xdist): each test file stays on one, the system tier on one. The
 # system tier builds the Debian package once (`make deb`) to install it in booted systems.
+# The Debian package is built (and lintian-checked) first: tests/system/test_deb.py installs it.
 test: deps deb-deps lint typecheck
+	$(MAKE) deb
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 # Every benchmark in bench/, one after the other on a quiet machine, then the README's

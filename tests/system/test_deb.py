@@ -55,13 +55,17 @@ SEARCHED = ("/etc", "/var", "/run", "/usr/bin", "/usr/lib", "/lib/systemd", "/us
 
 @pytest.fixture(scope="session")
 def deb() -> Path:
-    """``make deb``'s package, built once per session (a minute or two with pip's cache)."""
+    """``make deb``'s package: the one ``make test`` built just before the tests, or built
+    here (a minute or two) when there is none, e.g. for ``pytest tests/system`` alone."""
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    built = sorted((ROOT / "dist").glob(f"pyups_{version}_*.deb"))
+    if built:
+        return built[0]
     made = subprocess.run(
         ["make", "-C", str(ROOT), "deb"], capture_output=True, text=True, timeout=900, check=False
     )
     if made.returncode != 0:
         pytest.fail(f"make deb failed:\n{made.stdout[-4000:]}{made.stderr[-4000:]}")
-    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     [package] = (ROOT / "dist").glob(f"pyups_{version}_*.deb")
     return package
 
