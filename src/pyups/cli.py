@@ -15,6 +15,7 @@ import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from pyups import __version__
 
@@ -25,8 +26,32 @@ DEFAULT_FLAG = "/run/pyups/killpower"
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 78
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, given its width the way shutil would find it: argparse makes one
+    for every argument it is given, and left to find the width itself each imports shutil
+    (with bz2 and lzma), half a MiB in a daemon that never prints a help text."""
+
+    def __init__(self, prog: str) -> None:
+        try:
+            columns = int(os.environ.get("COLUMNS", ""))
+        except ValueError:
+            try:
+                columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+            except (AttributeError, ValueError, OSError):
+                columns = 80
+        super().__init__(prog, width=max(columns, 12) - 2)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose sub-command parsers use :class:`_Formatter` too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="pyups",
         description="Monitor UPSes through NUT's upsd and record every event in the journal.",
     )
