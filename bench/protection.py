@@ -34,6 +34,7 @@ from bench.harness import print_table, write_result
 from pyups.nut import Connection, NutError
 from pyups.sim import NutServer
 from tests.harness.hosts import (
+    USERS,
     Network,
     UpsmonConfig,
     network,
@@ -42,14 +43,6 @@ from tests.harness.hosts import (
     wait_shutdowns,
 )
 
-USERS = """
-[primary]
-  password = primary-secret
-  upsmon primary
-[secondary]
-  password = secondary-secret
-  upsmon secondary
-"""
 PRIMARY, SECONDARIES = "h0", ("h1", "h2", "h3")
 HOSTS = ("nut", PRIMARY, *SECONDARIES)
 

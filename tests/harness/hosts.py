@@ -41,6 +41,16 @@ from typing import Any, TypeVar
 from .procs import end_process
 from .pyups import Pyups
 
+# The upsd users of a multi-host set-up: one per upsmon role (upsd.users sections).
+USERS = """
+[primary]
+  password = primary-secret
+  upsmon primary
+[secondary]
+  password = secondary-secret
+  upsmon secondary
+"""
+
 T = TypeVar("T")
 
 SUBNET = "192.0.2"  # TEST-NET-1 (RFC 5737): never routed anywhere

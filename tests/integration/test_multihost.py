@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import os
-import shutil
 import signal
 import time
 from collections.abc import Iterator
@@ -22,6 +20,7 @@ import pytest
 from pyups.nut import Attach, Connection
 from pyups.sim import NutServer, eaton800
 from tests.harness.hosts import (
+    USERS,
     Network,
     UpsmonConfig,
     network,
@@ -32,19 +31,6 @@ from tests.harness.hosts import (
 )
 from tests.harness.pyups import Pyups
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("ip") is None or not os.path.exists("/lib/nut/upsmon"),
-    reason="needs root, iproute2 and NUT's upsmon (network namespaces)",
-)
-
-USERS = """
-[primary]
-  password = primary-secret
-  upsmon primary
-[secondary]
-  password = secondary-secret
-  upsmon secondary
-"""
 HOSTS = ("nut", "p", "s1", "s2", "m", "x")
 _ports = itertools.count(3493)
 

@@ -8,7 +8,6 @@ their own; the others share one, and each puts its UPS back on line power when i
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -23,7 +22,7 @@ from tests.harness import wait
 from tests.harness.config import checked_config, shutdown_recorder
 from tests.harness.pyups import Entry, Pyups, cli, read_journal
 from tests.harness.users import PASSWORDS, upsd_users
-from tests.integration.test_power_race import UPSMON, upsmon_k
+from tests.integration.test_power_race import upsmon_k
 
 Start = Callable[..., Pyups]
 
@@ -187,10 +186,9 @@ def test_a_primary_on_low_battery_sets_fsd_runs_its_steps_writes_the_flag_and_sh
         ["before", "step", "2"],
     ]
     assert flag(tmp_path).read_bytes() == MAGIC
-    if UPSMON.exists() and os.path.isdir("/run/nut"):
-        (tmp_path / "upsmon.conf").write_text(f"POWERDOWNFLAG {flag(tmp_path)}\n")
-        upsmon = upsmon_k(tmp_path)
-        assert upsmon.returncode == 0, upsmon.stderr  # NUT's own late hook would cut the power
+    (tmp_path / "upsmon.conf").write_text(f"POWERDOWNFLAG {flag(tmp_path)}\n")
+    upsmon = upsmon_k(tmp_path)
+    assert upsmon.returncode == 0, upsmon.stderr  # NUT's own late hook would cut the power
     time.sleep(0.6)  # polls go on with FSD and LB: nothing starts a second time
     assert recorded(tmp_path) == [""]
     assert len(named(run.entries(), "SHUTDOWN")) == 1
