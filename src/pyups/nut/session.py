@@ -227,10 +227,6 @@ class Connection:
             clients.append(words[2])
         return clients
 
-    def keep_alive(self) -> None:
-        """One cheap request, so upsd (which drops sessions silent for 60 s) keeps this one."""
-        self._call(lambda c: _ask(c, "VER"))
-
     def _list(self, kind: str, ups: str) -> dict[str, str]:
         return parse_list_block(
             self._request_block(f"LIST {kind} {ups}", f"{kind} {ups}"), kind, ups
