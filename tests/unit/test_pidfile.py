@@ -29,5 +29,8 @@ def test_a_pidfile_nobody_holds_is_stale_and_taken_over(tmp_path: Path) -> None:
     assert running(str(path)) is None
     pidfile = PidFile(str(path))
     pidfile.acquire()
+    # Between the lock and the detached child writing its PID, nobody may read the stale one
+    # as the new daemon's (`pyups daemon` returns before the child has written it).
+    assert path.read_text() == ""
     with pidfile:
         assert path.read_text() == f"{os.getpid()}\n"  # shorter or longer, no leftovers

@@ -39,6 +39,7 @@ class PidFile:
             pid = _read_pid(fd)
             os.close(fd)
             raise AlreadyRunning(self.path, pid) from None
+        os.ftruncate(fd, 0)  # a stale PID must not be read as the new daemon's
         self.fd = fd
 
     def __enter__(self) -> PidFile:
