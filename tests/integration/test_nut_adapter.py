@@ -196,3 +196,18 @@ def test_get_var_unescapes_what_upsd_escaped(fake_upsd: FakeUpsd) -> None:
         assert connection.get_var("eaton800", "ups.id") == 'a "b" \\ c'
     finally:
         connection.close()
+
+
+def test_a_reply_like_the_last_is_not_parsed_again_and_a_changed_one_is(nut: NutServer) -> None:
+    conn = Connection(nut.server)
+    first = conn.list_vars("eaton800")
+    again = conn.list_vars("eaton800")  # nothing changed in between: the same text
+    assert again is first
+    nut.set_var("eaton800", "input.voltage", "231.5")
+    nut.wait_for("eaton800", "input.voltage", "231.5")
+    changed = conn.list_vars("eaton800")
+    assert changed is not first and changed["input.voltage"] == "231.5"
+    assert {k: v for k, v in changed.items() if k != "input.voltage"} == {
+        k: v for k, v in first.items() if k != "input.voltage"
+    }
+    conn.close()

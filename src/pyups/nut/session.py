@@ -19,9 +19,8 @@ Defects of PyNUTClient 2.8.5 neutralised here, once, at the boundary (the readin
 from __future__ import annotations
 
 import socket
-import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -34,8 +33,8 @@ from pyups.nut.protocol import (
     quote,
     split_line,
 )
-from pyups.nut.pynut import STARTTLS_REFUSED, Client, PyNUTError
-from pyups.nut.tls import Tls, untrusted
+from pyups.nut.pynut import STARTTLS_REFUSED, Client, PyNUTError, offer_tls
+from pyups.nut.tls import Tls, loaded_ssl, untrusted
 
 T = TypeVar("T")
 
@@ -79,6 +78,7 @@ class Connection:
         self.attached = False  # LOGIN (and PRIMARY if asked) accepted on the current socket
         self.attach_error: NutError | None = None
         self._client: Client | None = None
+        self._last_reply: dict[str, tuple[str, Mapping[str, str]]] = {}  # LIST VAR, per UPS
 
     def __repr__(self) -> str:
         tls = f", tls={self.tls}" if self.tls else ""
@@ -87,8 +87,8 @@ class Connection:
     @property
     def encrypted(self) -> bool:
         """True while connected over TLS."""
-        client = self._client
-        return client is not None and isinstance(client.sock, ssl.SSLSocket)
+        client, ssl = self._client, loaded_ssl()
+        return client is not None and ssl is not None and isinstance(client.sock, ssl.SSLSocket)
 
     @property
     def connected(self) -> bool:
@@ -116,6 +116,7 @@ class Connection:
         secure: dict[str, Any] = {}
         if self.tls is not None:
             secure = {"use_ssl": True, "force_ssl": True, "ssl_context": self.tls.context()}
+            offer_tls()
         try:
             client = Client(
                 deadline,
@@ -170,9 +171,20 @@ class Connection:
 
     # -- requests ---------------------------------------------------------------------------
 
-    def list_vars(self, ups: str) -> dict[str, str]:
-        """Every variable of a UPS, exactly as upsd holds it (``LIST VAR``)."""
-        return self._list("VAR", ups)
+    def list_vars(self, ups: str) -> Mapping[str, str]:
+        """Every variable of a UPS, exactly as upsd holds it (``LIST VAR``).
+
+        A reply that is the same text as the last one for this UPS is not parsed again: the
+        same mapping comes back. A quiet UPS answers the same, poll after poll (a driver
+        refreshes its data every few seconds, readings stay put on line power).
+        """
+        block = self._request_block(f"LIST VAR {ups}", f"VAR {ups}")
+        last = self._last_reply.get(ups)
+        if last is not None and last[0] == block:
+            return last[1]
+        variables = parse_list_block(block, "VAR", ups)
+        self._last_reply[ups] = (block, variables)
+        return variables
 
     def list_ups(self) -> dict[str, str]:
         """Every UPS the server declares, with its description (``LIST UPS``)."""
@@ -332,14 +344,15 @@ def translate(exc: BaseException, server: Server) -> NutError:
         return NutError(TIMEOUT, f"{server} did not answer in time")
     if isinstance(exc, ConnectionResetError | BrokenPipeError):
         return NutError(CLOSED, f"{server} closed the connection")
-    if isinstance(exc, ssl.SSLCertVerificationError):
+    ssl = loaded_ssl()  # never loaded: no TLS error can have happened
+    if ssl is not None and isinstance(exc, ssl.SSLCertVerificationError):
         return NutError(TLS, untrusted(exc, server))
-    if isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+    if ssl is not None and isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError):
         return NutError(
             CLOSED,
             f"{server} closed the TLS connection (during the handshake: upsd's log says why)",
         )
-    if isinstance(exc, ssl.SSLError):
+    if ssl is not None and isinstance(exc, ssl.SSLError):
         reason = getattr(exc, "reason", None) or type(exc).__name__
         return NutError(
             TLS,

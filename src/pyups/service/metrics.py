@@ -109,6 +109,7 @@ class Metrics:
             buckets=DURATION_BUCKETS,
             registry=self.registry,
         )
+        self._durations_of: dict[Server, Histogram] = {}
         ProcessCollector(registry=self.registry)
         self.registry.register(cast("Collector", self))
         self.reconfigure(upses, stale_after)
@@ -134,7 +135,10 @@ class Metrics:
 
     def observe(self, snap: Snapshot, seconds: float) -> None:
         """One poll's result and how long it took (called from the pollers' threads)."""
-        self._durations.labels(str(snap.server)).observe(seconds)
+        durations = self._durations_of.get(snap.server)
+        if durations is None:  # labels() formats and checks: once per server, not per poll
+            durations = self._durations_of[snap.server] = self._durations.labels(str(snap.server))
+        durations.observe(seconds)
         with self._lock:
             self._latest[snap.address] = _Latest(snap.vars, snap.ok, self._clock())
 
