@@ -72,6 +72,12 @@ def tls_commbad(pyups: Start, config: str) -> tuple[Pyups, Entry]:
     return run, commbad
 
 
+def openssl_mapped(pid: int) -> bool:
+    """Whether the process has OpenSSL's libraries mapped."""
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    return "/libssl.so" in maps or "/libcrypto.so" in maps
+
+
 def never(run: Pyups, event: str, seconds: float) -> None:
     """``event`` is not logged for ``seconds`` (several polls at 0.3 s)."""
     time.sleep(seconds)
@@ -203,8 +209,21 @@ def test_run_with_tls_reports_startup_over_an_encrypted_session(
     startup = run.wait_event("STARTUP")
     assert startup["PYUPS_STATUS"] == "OL CHRG"
     assert handshakes(tls_upsd) > before
+    assert openssl_mapped(run.pid)  # PyNUTClient was handed ssl for the session
     assert run.stop() == 0
     assert run.events() == ["STARTUP"]
+
+
+def test_a_clear_text_monitor_never_loads_openssl(
+    nut: NutServer, pyups: Start, tmp_path: Path
+) -> None:
+    """PyNUTClient imports ssl and lark imports hashlib, and either maps OpenSSL (4 MiB of
+    RSS); pyups imports both without (pyups.lean), a rule condition included."""
+    rule = '[[rule]]\nname = "low"\nif = "OB and battery.charge < 50"\nmessage = "low"\n'
+    run = pyups("run", "-c", write_config(tmp_path, nut, rule))
+    run.wait_event("STARTUP")
+    assert not openssl_mapped(run.pid)
+    assert run.stop() == 0
 
 
 def test_run_with_tls_against_a_plain_upsd_is_commbad_and_never_data(

@@ -59,9 +59,11 @@ STRING: /"(?:\\.|[^"\\])*"/ | /'(?:\\.|[^'\\])*'/
 @functools.cache
 def _parser() -> Lark:
     """The condition parser, built on first use (lark and the grammar cost ~4 MiB and 0.1 s)."""
-    from lark import Lark
+    from pyups.lean import import_without
 
-    return Lark(_GRAMMAR, parser="lalr", lexer="contextual")
+    lark = import_without("lark", "_hashlib")  # lark's cache digests: not OpenSSL's (lean.py)
+    parser: Lark = lark.Lark(_GRAMMAR, parser="lalr", lexer="contextual")
+    return parser
 
 
 _OPERANDS = {"FLAG", "NOCOMM", "NAME", "NUMBER", "STRING", "LPAR", "_NOT"}
@@ -161,9 +163,9 @@ def compile_expression(text: str) -> Expression:
     """Parse and check ``text``; raises ExpressionError saying what is wrong and where."""
     if not text.strip():
         raise ExpressionError("the condition is empty; write e.g. OB and battery.charge < 50")
+    parser = _parser()  # first: it loads lark
     from lark.exceptions import UnexpectedInput
 
-    parser = _parser()
     try:
         tree = parser.parse(text)
     except UnexpectedInput as exc:

@@ -8,26 +8,41 @@ own reader, which needs two of PyNUTClient's private (name-mangled) members:
 * ``_PyNUTClient__read_until``: the spinning reader, overridden here by :class:`Client`
   because the base class calls it by that mangled name during login and STARTTLS.
 
+and two module globals, ``ssl`` and ``ssl_available``: PyNUTClient is imported without
+``ssl`` (:mod:`pyups.lean`), so it records TLS as unavailable, and :func:`offer_tls` hands it
+the module when a session needs STARTTLS.
+
 A new PyNUTClient release that renames either breaks only this module (and its tests).
 """
 
 from __future__ import annotations
 
+import importlib
 import socket
 from typing import Any
 
-from PyNUTClient.PyNUT import PyNUTClient, PyNUTError
-
+from pyups.lean import import_without
 from pyups.nut.errors import PROTOCOL, NutError
 from pyups.nut.reader import MAX_REPLY_LINES, LineReader
 
-__all__ = ["STARTTLS_REFUSED", "Client", "PyNUTError"]
+_PyNUT = import_without("PyNUTClient.PyNUT", "ssl")
+PyNUTClient = _PyNUT.PyNUTClient
+PyNUTError: type[Exception] = _PyNUT.PyNUTError
+
+__all__ = ["STARTTLS_REFUSED", "Client", "PyNUTError", "offer_tls"]
 
 # PyNUTClient's words when upsd refuses STARTTLS and force_ssl is set.
 STARTTLS_REFUSED = "STARTTLS failed but SSL is required:"
 
 
-class Client(PyNUTClient):  # type: ignore[misc]
+def offer_tls() -> None:
+    """Load ``ssl`` and give it to PyNUTClient: before the first session that uses STARTTLS."""
+    if not getattr(_PyNUT, "ssl_available"):  # noqa: B009  (mypy: the module is not typed)
+        setattr(_PyNUT, "ssl", importlib.import_module("ssl"))  # noqa: B010
+        setattr(_PyNUT, "ssl_available", True)  # noqa: B010
+
+
+class Client(PyNUTClient):  # type: ignore[misc,valid-type]
     """PyNUTClient with its reading replaced by :class:`LineReader`.
 
     ``deadline`` (monotonic) bounds the request under way; the session moves it forward

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import select
 import socket
-import ssl
 import time
 
 from pyups.nut.errors import CLOSED, PROTOCOL, TIMEOUT, NutError
+from pyups.nut.tls import loaded_ssl
 
 MAX_LINE = 8192  # bytes; upsd's own lines stay far below this
 MAX_REPLY_LINES = 20000  # per LIST reply
@@ -37,6 +37,16 @@ class LineReader:
         self.deadline = float("inf")
         self._poller = select.poll()
         self._waiting_for = 0
+        # What "nothing to read (or write) yet" raises: on a TLS socket also the ssl module's
+        # want-read/want-write, which only a session that loaded ssl can meet.
+        ssl = loaded_ssl()
+        self._tls = ssl is not None and isinstance(sock, ssl.SSLSocket)
+        self._not_readable: tuple[type[Exception], ...] = (BlockingIOError,)
+        self._not_writable: tuple[type[Exception], ...] = (BlockingIOError,)
+        if self._tls:
+            assert ssl is not None
+            self._not_readable += (ssl.SSLWantReadError,)
+            self._not_writable += (ssl.SSLWantWriteError,)
 
     def readline(self) -> str:
         """One line without its newline; raises NutError (CLOSED, TIMEOUT, PROTOCOL)."""
@@ -87,7 +97,7 @@ class LineReader:
         while view:
             try:
                 view = view[self.sock.send(view) :]
-            except (BlockingIOError, ssl.SSLWantWriteError):
+            except self._not_writable:
                 self._wait(select.POLLOUT)
             except TimeoutError:
                 raise NutError(TIMEOUT) from None
@@ -108,7 +118,7 @@ class LineReader:
             try:
                 data = self.sock.recv(_RECV)
                 break
-            except (BlockingIOError, ssl.SSLWantReadError):
+            except self._not_readable:
                 self._wait(select.POLLIN)  # nothing yet, or only part of a TLS record
             except TimeoutError:
                 raise NutError(TIMEOUT) from None
@@ -129,7 +139,7 @@ class LineReader:
         """
         if self._buf or self.sock.gettimeout() != 0.0:
             return
-        if isinstance(self.sock, ssl.SSLSocket) and self.sock.pending():
+        if self._tls and self.sock.pending():  # type: ignore[attr-defined]
             return
         self._wait(select.POLLIN)
 

@@ -1,12 +1,28 @@
-"""STARTTLS settings for a session with upsd, and why a certificate was refused, in words."""
+"""STARTTLS settings for a session with upsd, and why a certificate was refused, in words.
+
+``ssl`` (OpenSSL, about 4 MiB of a process) is loaded only by a session that uses TLS:
+most sites talk to an upsd on the same host or LAN in clear text and never pay for it.
+:func:`loaded_ssl` is how the rest of ``nut/`` asks about TLS sockets and errors without
+loading it: when ``ssl`` was never loaded, no socket is a TLS one and no error is a TLS error.
+"""
 
 from __future__ import annotations
 
-import ssl
+import sys
 from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from pyups.address import Server
 from pyups.nut.errors import TLS, NutError
+
+if TYPE_CHECKING:
+    import ssl
+
+
+def loaded_ssl() -> ModuleType | None:
+    """The ``ssl`` module if this process has loaded it, else None (and none is loaded)."""
+    return sys.modules.get("ssl")
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +35,8 @@ class Tls:
 
     def context(self) -> ssl.SSLContext:
         """A client context for these settings; NutError(TLS) when ca_file cannot be used."""
+        import ssl
+
         try:
             context = ssl.create_default_context(cafile=self.ca_file)
         except OSError as exc:  # ssl.SSLError is an OSError too
