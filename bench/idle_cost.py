@@ -8,7 +8,10 @@ the steady state a monitor spends its life in). Against it, one after the other:
 * the same with rules (a condition: the rule grammar is loaded) and no metrics;
 * ``pyups run`` at 0.25 s, a period upsmon cannot poll at;
 * NUT's ``upsmon`` (the real /lib/nut/upsmon, ``-p``: one process) at POLLFREQ 1, the
-  reference.
+  reference;
+* the Python floor (``bench/python_floor.py``): a thread that wakes each second and reads one
+  ``LIST VAR`` off a plain socket, parsing nothing. It is what CPython on this machine spends
+  on a poll before any monitoring work, so it shows how much of pyups' CPU is its own.
 
 Each client is started, given time to start (pyups: its STARTUP entry is in the journal;
 upsmon: 2 s) and a warm-up (default 5 s), then its user + system CPU time (all threads) is
@@ -41,6 +44,8 @@ from __future__ import annotations
 
 import argparse
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -115,6 +120,22 @@ def launch_pyups(
     return launch
 
 
+def launch_floor(server: NutServer) -> tuple[int, Callable[[], None]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.python_floor", server.server.host,
+         str(server.server.port), UPS, "1"],
+    )  # fmt: skip
+
+    def close() -> None:
+        process.kill()
+        process.wait()
+
+    time.sleep(1.0)
+    if process.poll() is not None:
+        raise RuntimeError(f"bench.python_floor exited with {process.returncode}")
+    return process.pid, close
+
+
 def launch_upsmon(server: NutServer) -> tuple[int, Callable[[], None]]:
     upsmon = Upsmon(server.address(UPS), MONITOR_USER, MONITOR_PASSWORD, 1)
     time.sleep(UPSMON_SETTLE)
@@ -143,6 +164,7 @@ CLIENTS = [
         RSS_RULES_TARGET,
     ),
     Client("pyups, 0.25 s", 0.25, True, launch_pyups(0.25)),
+    Client("Python floor, 1 s", 1.0, False, launch_floor),
     Client("upsmon, POLLFREQ 1", 1.0, False, launch_upsmon),
 ]
 UPSMON = CLIENTS[-1].name

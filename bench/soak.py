@@ -141,9 +141,7 @@ class Chaos:
             self.driver_down_until = None
 
 
-def config_text(
-    args: argparse.Namespace, real: NutServer, fake: FakeUpsd, workdir: Path
-) -> str:
+def config_text(args: argparse.Namespace, real: NutServer, fake: FakeUpsd, workdir: Path) -> str:
     return pyups_config(
         [(real.server, [REAL_UPS]), (fake.server, [FAKE_UPS])],
         args.interval,
