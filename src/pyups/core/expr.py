@@ -58,7 +58,7 @@ STRING: /"(?:\\.|[^"\\])*"/ | /'(?:\\.|[^'\\])*'/
 
 @functools.cache
 def _parser() -> Lark:
-    """The condition parser, built on first use (lark and the grammar cost ~4 MiB and 0.1 s)."""
+    """The condition parser, built on first use (lark and the grammar cost ~3 MiB and 0.1 s)."""
     from pyups.lean import import_without
 
     lark = import_without("lark", "_hashlib")  # lark's cache digests: not OpenSSL's (lean.py)
