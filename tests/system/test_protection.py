@@ -29,16 +29,17 @@ from __future__ import annotations
 import contextlib
 import re
 import secrets
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from pyups.nut import Connection
+from pyups.nut import Connection, NutError
 from pyups.sim import NutServer
 from tests.harness.system import System
 
 from .conftest import configure
-from .test_unit import enable_now, wait_event
+from .test_unit import drop_in, enable_now, wait_event
 
 Boot = Callable[..., System]
 
@@ -157,3 +158,42 @@ def test_a_reboot_never_has_the_ups_cut_the_load(boot: Boot) -> None:
     assert "Rebooting." in console
     assert not HOOK_RAN.search(console)
     assert DRIVER_RAN not in console
+
+
+def test_a_secondary_lingers_past_the_units_stop_timeout(boot: Boot, nut: NutServer) -> None:
+    """A linger longer than TimeoutStopSec=: pyups asks systemd for the time (EXTEND_TIMEOUT_USEC)
+    and stays logged in to upsd, so its primary keeps waiting, instead of being killed at the
+    timeout. The drop-in makes the timeout 2 s, the linger is 6 s."""
+    system = boot_with_a_ups(boot)
+    secondary = PRIMARY.replace('role = "primary"', 'role = "secondary"')
+    linger = '\n[shutdown]\nfinal_delay = "0.5s"\nhost_sync = "1s"\nlinger = "6s"\n'
+    configure(system, nut, linger, ups=secondary)
+    drop_in(system, "[Service]\nTimeoutStopSec=2s\n")
+    enable_now(system)
+    wait_event(system, "STARTUP")
+
+    def logins() -> int | None:
+        with contextlib.closing(Connection(nut.server, 1.0)) as conn, contextlib.suppress(NutError):
+            return conn.num_logins("eaton800")
+        return None
+
+    assert logins() == 1
+    nut.set_status("OB DISCHRG LB")  # no FSD: the secondary goes after host_sync
+    cut = time.monotonic()
+    last_seen = cut
+    assert system.process is not None
+    while time.monotonic() - cut < 30 and system.process.poll() is None:
+        if logins() == 1:
+            last_seen = time.monotonic()
+        time.sleep(0.2)
+    assert system.wait_down(60) == -2
+    # LB seen within a poll, host_sync 1 s, final_delay 0.5 s, then the command and 6 s of
+    # linger: logged in until about 8 s after the cut. Killed at TimeoutStopSec, it would be
+    # gone about 4 s after it.
+    assert last_seen - cut > 6.5
+    assert system.console is not None
+    console = system.console.text()
+    assert "staying logged in to upsd for the rest of the linger" in console
+    assert re.search(r"pyups\[\d+\]: pyups stopping", console)
+    assert "pyups.service: State 'stop-sigterm' timed out" not in console
+    assert "Stopped pyups.service" in console

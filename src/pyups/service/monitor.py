@@ -45,6 +45,9 @@ from pyups.service.upkeep import Upkeep
 from pyups.sinks import Sink
 
 STOP_GRACE = 10.0  # seconds running actions get to finish when the monitor stops
+# The longest the stop can take after a linger: the protector's and the dispatcher's grace,
+# and a few seconds to end the pollers and save the state.
+STOP_TAIL = 2 * STOP_GRACE + 5.0
 SAVE_EVERY = 1.0  # seconds: a burst of events costs one state-file write, not one each
 MAX_SLEEP = 3600.0  # the queue's wait needs a bound: a monitor with no poller at all
 
@@ -223,6 +226,9 @@ class Monitor:
             return
         left = until - time.time()
         self._note(f"staying logged in to upsd for the rest of the linger ({left:.1f}s)", "notice")
+        # The unit's TimeoutStopSec= (20 s) need not cover a longer linger: systemd is told
+        # how long this stop will take, so it neither kills pyups nor ends the linger early.
+        self.notifier.extend_timeout(left + STOP_TAIL)
         while (left := until - time.time()) > 0:
             now = time.monotonic()
             try:

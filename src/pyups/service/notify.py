@@ -1,4 +1,5 @@
-"""Telling systemd how we are: READY, STATUS, WATCHDOG, RELOADING, STOPPING (sd_notify).
+"""Telling systemd how we are: READY, STATUS, WATCHDOG, RELOADING, STOPPING (sd_notify), and
+asking for more time to stop (EXTEND_TIMEOUT_USEC).
 
 Outside a ``Type=notify`` service (no ``$NOTIFY_SOCKET``) every call does nothing, so the
 foreground, daemon and demo paths share the code. The watchdog period comes from
@@ -49,6 +50,11 @@ class Notifier:
 
     def ping(self) -> None:
         self._send("WATCHDOG=1", "")
+
+    def extend_timeout(self, seconds: float) -> None:
+        """Ask systemd (236+) to wait ``seconds`` more before it times out the state we are in
+        (here: stopping), even past the unit's ``TimeoutStopSec=``."""
+        self._send(f"EXTEND_TIMEOUT_USEC={max(1, round(seconds * 1_000_000))}", "")
 
     def _send(self, state: str, status: str) -> None:
         lines = [state] if state else []
