@@ -1,8 +1,9 @@
 """Several test hosts on one machine: network namespaces joined by a bridge (DESIGN §7).
 
-Each host is a network namespace of its own (``pyups-<random>-<n>``) with one interface,
-``eth0``, addressed from 192.0.2.0/24 (TEST-NET-1, documentation only). Its peer end is a
-port of the bridge ``br0``, which lives in a namespace of its own (``pyups-<random>-br``):
+Each host is a network namespace of its own (``pyups-<pid>-<random>-<n>``, ``<pid>`` the test
+process that made it) with one interface, ``eth0``, addressed from 192.0.2.0/24 (TEST-NET-1,
+documentation only). Its peer end is a port of the bridge ``br0``, which lives in a namespace
+of its own (``pyups-<pid>-<random>-br``):
 nothing is added to the machine's own namespace, no address outside these namespaces is
 ever used, and deleting the namespaces removes every interface with them.
 
@@ -21,7 +22,10 @@ ever used, and deleting the namespaces removes every interface with them.
   and on which host.
 
 Everything is undone by :meth:`Network.close`: processes by PID, then the namespaces. Tests
-use :func:`network`, a context manager that closes even when the test fails.
+use :func:`network`, a context manager that closes even when the test fails. A test process
+that is killed (SIGKILL, an OOM kill) cannot close: :func:`sweep_stale`, run before every new
+network, ends the processes left in the namespaces of test processes that are gone (by the
+PIDs the kernel lists in each namespace) and deletes those namespaces.
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import re
 import secrets
+import signal
 import subprocess
 import threading
 import time
@@ -38,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .procs import end_process
+from .procs import alive, end_process
 from .pyups import Pyups
 
 # The upsd users of a multi-host set-up: one per upsmon role (upsd.users sections).
@@ -64,6 +70,25 @@ PRIVATE_RUN_NUT = (
 )
 
 _libc = ctypes.CDLL(None, use_errno=True)
+_OURS = re.compile(r"^pyups-(\d+)-[0-9a-f]{6}-(?:br|\d+)$")  # pyups-<pid>-<random>-<n>|br
+
+
+def sweep_stale() -> list[str]:
+    """Delete the namespaces test processes that are gone left behind, ending the processes
+    still inside them first (by PID); returns their names. A namespace of a test process that
+    still runs (another xdist worker's) is left alone."""
+    swept = []
+    for name in sorted(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else []:
+        match = _OURS.match(name)
+        if match is None or alive(int(match.group(1))):
+            continue
+        listed = subprocess.run([IP, "netns", "pids", name], capture_output=True, text=True)
+        for pid in (int(word) for word in listed.stdout.split() if word.isdigit()):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        subprocess.run([IP, "netns", "del", name], capture_output=True, check=False)
+        swept.append(name)
+    return swept
 
 
 def ip(*args: str) -> None:
@@ -86,7 +111,7 @@ class Network:
     """Hosts on one bridge; every namespace and process made here is undone by :meth:`close`."""
 
     def __init__(self, names: Sequence[str]) -> None:
-        self.tag = f"pyups-{secrets.token_hex(3)}"
+        self.tag = f"pyups-{os.getpid()}-{secrets.token_hex(3)}"
         self.bridge_ns = f"{self.tag}-br"
         self.hosts = {
             name: Host(name, f"{self.tag}-{n}", f"{SUBNET}.{FIRST_ADDRESS + n}", f"p{n}")
@@ -100,6 +125,7 @@ class Network:
         return self.hosts[name]
 
     def start(self) -> None:
+        sweep_stale()
         ip("netns", "add", self.bridge_ns)
         self._made.append(self.bridge_ns)
         br = ("-n", self.bridge_ns)

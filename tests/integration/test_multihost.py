@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,13 +22,16 @@ import pytest
 from pyups.nut import Attach, Connection
 from pyups.sim import NutServer, eaton800
 from tests.harness.hosts import (
+    IP,
     USERS,
     Network,
     UpsmonConfig,
+    ip,
     network,
     pyups_config,
     recorder,
     shutdowns,
+    sweep_stale,
     wait_shutdowns,
 )
 from tests.harness.pyups import Pyups
@@ -296,3 +301,28 @@ def test_network_faults_take_down_only_hosts_that_lost_a_ups_on_battery(
         net.mend("x")
         net.mend("s2")
         net.inside("nut", other.stop)
+
+
+def test_the_namespaces_of_a_killed_test_process_are_swept_and_a_live_ones_kept() -> None:
+    """A test process killed with SIGKILL leaves its namespaces and the processes in them; the
+    next network sweeps them, by the PID in their names, and keeps those of a live one."""
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a test process that no longer runs
+    stale, live = f"pyups-{gone.pid}-abcdef-0", f"pyups-{os.getpid()}-abcdef-1"
+    left: subprocess.Popen[bytes] | None = None
+    try:
+        for name in (stale, live):
+            ip("netns", "add", name)
+        left = subprocess.Popen([IP, "netns", "exec", stale, "sleep", "60"])  # its upsd, say
+        time.sleep(0.3)
+        assert left.poll() is None
+        swept = sweep_stale()
+        assert stale in swept and live not in swept
+        assert left.wait(5) == -signal.SIGKILL
+        assert stale not in os.listdir("/run/netns") and live in os.listdir("/run/netns")
+    finally:
+        if left is not None and left.poll() is None:
+            left.kill()
+            left.wait()
+        for name in (stale, live):
+            subprocess.run([IP, "netns", "del", name], capture_output=True, check=False)
