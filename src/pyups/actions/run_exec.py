@@ -25,17 +25,17 @@ def trigger_name(event: Event) -> str:
     return event.trigger or event.name
 
 
-def environment(event: Event, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """``base`` (default: os.environ) plus the event's ``PYUPS_*`` fields.
+def inherited(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``base`` (default: os.environ) without any ``PYUPS_*`` variable: a stale battery charge
+    must not pass for an event's, and ``$PYUPS_PASSWORD`` must never reach a process pyups
+    starts."""
+    env = os.environ if base is None else base
+    return {key: value for key, value in env.items() if not key.startswith("PYUPS_")}
 
-    Inherited ``PYUPS_*`` variables are dropped: a stale battery charge must not pass for the
-    event's, and ``$PYUPS_PASSWORD`` must never reach an action.
-    """
-    env = {
-        key: value
-        for key, value in (os.environ if base is None else base).items()
-        if not key.startswith("PYUPS_")
-    }
+
+def environment(event: Event, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """:func:`inherited` ``base`` plus the event's ``PYUPS_*`` fields."""
+    env = inherited(base)
     env.update(
         PYUPS_EVENT=trigger_name(event),
         PYUPS_UPS=event.ups,

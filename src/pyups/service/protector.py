@@ -16,7 +16,6 @@ pollers and the main thread must not wait for them.
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
 import threading
 import time
@@ -25,7 +24,7 @@ from dataclasses import dataclass, field, replace
 
 from pyups.actions.outcome import Outcome, action_event
 from pyups.actions.process import ProcessGroups, run
-from pyups.actions.run_exec import environment, report
+from pyups.actions.run_exec import environment, inherited, report
 from pyups.address import DEFAULT_HOST, Server, UpsAddress
 from pyups.config import Config
 from pyups.config.views import protection_of, sequence_plan_of, tls_of
@@ -350,7 +349,7 @@ class Protector(threading.Thread):
     ) -> tuple[Outcome, bool, bool, bool]:
         """Run one process as an action and report it in an ACTION entry."""
         trigger = self._trigger
-        env = environment(trigger) if trigger is not None else _clean_environment()
+        env = environment(trigger) if trigger is not None else inherited()
         finished = run(argv, env, timeout, self._groups)
         outcome = report(what, finished, self._note, timeout=timeout)
         if trigger is not None:
@@ -359,11 +358,6 @@ class Protector(threading.Thread):
 
 
 _NO_SERVER = Server(DEFAULT_HOST)
-
-
-def _clean_environment() -> dict[str, str]:
-    """This process's environment without any ``PYUPS_*`` variable (a password among them)."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("PYUPS_")}
 
 
 def _would(effect: seq.Effect) -> str:
