@@ -188,15 +188,10 @@ class Monitor:
         for poller in self.pollers:
             poller.start()
         while not self._stopping.is_set():
-            now = time.monotonic()
-            due = self.upkeep.next_due(now)
+            deadline = time.monotonic() + MAX_SLEEP
             if self._dirty:
-                due = min(due, self._last_save + SAVE_EVERY)
-            try:
-                item = self._queue.get(timeout=min(max(0.0, due - now), MAX_SLEEP))
-            except queue.Empty:
-                item = None
-            self._handle(item)
+                deadline = min(deadline, self._last_save + SAVE_EVERY)
+            self._handle(self._next_item(deadline))
             now = time.monotonic()
             self.upkeep.check(now)
             if self._dirty and now - self._last_save >= SAVE_EVERY:
@@ -230,14 +225,19 @@ class Monitor:
         # how long this stop will take, so it neither kills pyups nor ends the linger early.
         self.notifier.extend_timeout(left + STOP_TAIL)
         while (left := until - time.time()) > 0:
-            now = time.monotonic()
-            try:
-                item = self._queue.get(timeout=min(max(0.0, self.upkeep.next_due(now) - now), left))
-            except queue.Empty:
-                item = None
+            item = self._next_item(time.monotonic() + left)
             if not isinstance(item, _Reload):
                 self._handle(item)
             self.upkeep.check(time.monotonic())
+
+    def _next_item(self, deadline: float) -> _Item:
+        """The next queued item, or None at ``deadline`` (monotonic) or when the upkeep has
+        something due, whichever comes first."""
+        now = time.monotonic()
+        try:
+            return self._queue.get(timeout=max(0.0, min(deadline, self.upkeep.next_due(now)) - now))
+        except queue.Empty:
+            return None
 
     def _drain(self) -> None:
         while not self._queue.empty():
