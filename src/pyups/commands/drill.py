@@ -164,10 +164,7 @@ def _probe(ups: UpsConfig, config: Config, advice: dict[str, str]) -> Findings:
     try:
         variables = reader.list_vars(ups.name)
     except NutError as exc:
-        request = Request("status", ups.server, ups.name, user=ups.username, timeout=timeout)
-        findings.checks.append(
-            Check(f"session {name}", Level.FAILED, _said(explain(exc, request), ups))
-        )
+        findings.checks.append(_failed(f"session {name}", exc, ups, timeout))
         reader.close()
         return findings
     findings.runtime = runtime_at_low_battery(variables)
@@ -211,10 +208,7 @@ def _session(ups: UpsConfig, config: Config, advice: dict[str, str]) -> Check:
     try:
         session.open()
     except NutError as exc:
-        request = Request(
-            "status", ups.server, ups.name, user=ups.username, timeout=config.monitor.timeout
-        )
-        return Check(check, Level.FAILED, _said(explain(exc, request), ups))
+        return _failed(check, exc, ups, config.monitor.timeout)
     finally:
         session.close()
     if session.attach_error is not None:
@@ -223,9 +217,11 @@ def _session(ups: UpsConfig, config: Config, advice: dict[str, str]) -> Check:
     return Check(check, Level.OK, f"user {ups.username}: upsd accepts {asked} (logged out again)")
 
 
-def _said(text: str, ups: UpsConfig) -> str:
-    """explain()'s sentence without the UPS it starts with: the check's name says it."""
-    return text.removeprefix(f"{ups.address}: ")
+def _failed(check: str, exc: NutError, ups: UpsConfig, timeout: float) -> Check:
+    """A failed check saying what upsd's answer means, as ``pyups status`` would (explain()),
+    without the UPS the sentence starts with: the check's name says it."""
+    request = Request("status", ups.server, ups.name, user=ups.username, timeout=timeout)
+    return Check(check, Level.FAILED, explain(exc, request).removeprefix(f"{ups.address}: "))
 
 
 def _counted(findings: Findings) -> str:
