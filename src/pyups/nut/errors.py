@@ -126,7 +126,7 @@ ADVICE = {
     "USERNAME-REQUIRED": Advice(
         "upsd requires a user name for this",
         asked="upsd wants a user and password for this ({code}); pass -u USER ({password})",
-        configured=("no username is configured for this UPS; set username and password in [[ups]]"),
+        configured="no username is configured for this UPS; set username and password in [[ups]]",
     ),
     "PASSWORD-REQUIRED": Advice(
         "upsd requires a password for this",
