@@ -21,11 +21,11 @@ The file is upsmon's (NUT 2.8.0 ``POWERDOWNFLAG``), so that either tool, and NUT
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import os
 
 from pyups.core.sequence import FLAG_CONTENT
+from pyups.service.files import replace_atomically
 
 MAGIC = FLAG_CONTENT.encode("ascii")
 VOLATILE_FS = frozenset({"tmpfs", "ramfs"})  # gone at reboot, as the flag must be
@@ -85,22 +85,8 @@ def write_flag(path: str) -> None:
         raise ForeignFileError(f"{path} exists and is not a power-down flag: not replaced")
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, mode=0o755, exist_ok=True)
-    import tempfile  # only when the flag is written: the monitor does not load it otherwise
-
-    fd, tmp = tempfile.mkstemp(prefix=".pyups-flag-", dir=directory)
-    try:
-        os.write(fd, MAGIC)
-        os.fchmod(fd, 0o644)  # root writes it; upsmon -K or a check may read it as anyone
-        os.fsync(fd)
-        os.close(fd)
-        fd = -1
-        os.replace(tmp, path)
-    except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    # 644: root writes it; upsmon -K or a check may read it as anyone
+    replace_atomically(path, MAGIC, 0o644)
 
 
 def remove_flag(path: str) -> bool:

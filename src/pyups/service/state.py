@@ -9,7 +9,6 @@ empty path switches persistence off.
 from __future__ import annotations
 
 import errno
-import itertools
 import json
 import os
 from collections.abc import Mapping
@@ -18,6 +17,7 @@ from typing import Any
 from pyups.address import AddressError, UpsAddress, parse_server
 from pyups.core.persist import record, restore
 from pyups.core.tracker import UpsState
+from pyups.service.files import replace_atomically
 
 VERSION = 1
 
@@ -85,38 +85,9 @@ def _states(document: object) -> dict[UpsAddress, UpsState]:
     return states
 
 
-_SERIAL = itertools.count()
-
-
-def _create_temporary(directory: str) -> tuple[int, str]:
-    """A new file of our own next to the state file (what tempfile.mkstemp does, without
-    loading tempfile and random into the daemon for one call)."""
-    while True:
-        path = os.path.join(directory, f".pyups-state.{os.getpid()}.{next(_SERIAL)}.tmp")
-        try:
-            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), path
-        except FileExistsError:
-            continue  # left by a process that had this PID before
-
-
 def _write_atomically(path: str, text: str) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     if os.path.lexists(directory) and not os.path.isdir(directory):
         raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), directory)
     os.makedirs(directory, exist_ok=True)  # /var/lib/pyups outside systemd's StateDirectory=
-    fd, temporary = _create_temporary(directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-    directory_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(directory_fd)
-    finally:
-        os.close(directory_fd)
+    replace_atomically(path, text.encode("utf-8"))
