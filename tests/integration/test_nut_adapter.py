@@ -203,6 +203,8 @@ def test_a_reply_like_the_last_is_not_parsed_again_and_a_changed_one_is(nut: Nut
     first = conn.list_vars("eaton800")
     again = conn.list_vars("eaton800")  # nothing changed in between: the same text
     assert again is first
+    with pytest.raises(TypeError):  # handed to every poll after: nobody may change it
+        first["ups.status"] = "OB"  # type: ignore[index]
     nut.set_var("eaton800", "input.voltage", "231.5")
     nut.wait_for("eaton800", "input.voltage", "231.5")
     changed = conn.list_vars("eaton800")

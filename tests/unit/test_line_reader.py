@@ -39,7 +39,7 @@ def send_slowly(sock: socket.socket, data: bytes, size: int) -> threading.Thread
 def test_an_empty_list_body_is_an_empty_list(pair: tuple[socket.socket, LineReader]) -> None:
     theirs, reader = pair
     theirs.sendall(b"END LIST VAR ups\nnext\n")
-    assert reader.read_block("END LIST VAR ups").split("\n")[:-1] == []
+    assert reader.read_block(b"END LIST VAR ups").decode().split("\n")[:-1] == []
     assert reader.readline() == "next"
 
 
@@ -49,7 +49,7 @@ def test_a_reply_arriving_in_fragments_is_put_back_together(
     theirs, reader = pair
     body = b"".join(b'VAR ups v%d "%d"\n' % (i, i) for i in range(300))
     thread = send_slowly(theirs, body + b"END LIST VAR ups\n", 7)
-    lines = reader.read_block("END LIST VAR ups").split("\n")[:-1]
+    lines = reader.read_block(b"END LIST VAR ups").decode().split("\n")[:-1]
     thread.join()
     assert lines == [f'VAR ups v{i} "{i}"' for i in range(300)]
 
@@ -59,7 +59,7 @@ def test_a_line_that_only_looks_like_the_end_does_not_end_the_reply(
 ) -> None:
     theirs, reader = pair
     theirs.sendall(b'VAR ups x "END LIST VAR ups"\nXEND LIST VAR ups\nEND LIST VAR ups\n')
-    assert reader.read_block("END LIST VAR ups").split("\n")[:-1] == [
+    assert reader.read_block(b"END LIST VAR ups").decode().split("\n")[:-1] == [
         'VAR ups x "END LIST VAR ups"',
         "XEND LIST VAR ups",
     ]
@@ -71,7 +71,7 @@ def test_an_overlong_line_is_refused_even_when_it_ends(
     theirs, reader = pair
     thread = send_slowly(theirs, b"A" * (MAX_LINE + 800) + b"\nEND\n", 3000)
     with pytest.raises(NutError) as caught:
-        reader.read_block("END")
+        reader.read_block(b"END")
     thread.join()
     assert caught.value.code == "PROTOCOL"
 
@@ -90,7 +90,7 @@ def test_end_of_file_in_a_reply_is_closed(pair: tuple[socket.socket, LineReader]
     theirs.sendall(b'VAR ups a "1"\nVAR ups')
     theirs.shutdown(socket.SHUT_WR)
     with pytest.raises(NutError) as caught:
-        reader.read_block("END LIST VAR ups")
+        reader.read_block(b"END LIST VAR ups")
     assert caught.value.code == "CLOSED"
 
 
@@ -108,5 +108,52 @@ def test_the_line_cap_counts_bytes_not_characters(pair: tuple[socket.socket, Lin
     theirs, reader = pair
     theirs.sendall("é".encode() * (MAX_LINE // 2 + 1) + b"\nEND LIST VAR ups\n")  # 2 bytes each
     with pytest.raises(NutError) as caught:
-        reader.read_block("END LIST VAR ups")
+        reader.read_block(b"END LIST VAR ups")
     assert caught.value.code == "PROTOCOL"
+
+
+def test_a_list_request_gets_its_body_as_sent_and_leaves_what_follows(
+    pair: tuple[socket.socket, LineReader],
+) -> None:
+    theirs, reader = pair
+    body = b'VAR ups ups.status "OL"\nVAR ups x "caf\xc3\xa9"\n'
+    thread = send_slowly(theirs, b"BEGIN LIST VAR ups\n" + body + b"END LIST VAR ups\nOK\n", 5)
+    assert reader.request_block(b"LIST VAR ups\n", b"VAR ups") == body
+    thread.join()
+    assert theirs.recv(100) == b"LIST VAR ups\n"
+    assert reader.readline() == "OK"
+
+
+def test_an_empty_list_reply_is_an_empty_body(pair: tuple[socket.socket, LineReader]) -> None:
+    theirs, reader = pair
+    theirs.sendall(b"BEGIN LIST CLIENT ups\nEND LIST CLIENT ups\n")
+    assert reader.request_block(b"LIST CLIENT ups\n", b"CLIENT ups") == b""
+
+
+@pytest.mark.parametrize(
+    ("reply", "code"),
+    [
+        (b"ERR DATA-STALE\n", "DATA-STALE"),
+        (b"ERR UNKNOWN-UPS\n", "UNKNOWN-UPS"),
+        (b"BEGIN LIST VAR other\nEND LIST VAR other\n", "PROTOCOL"),
+        (b"BEGIN LIST VAR ups2\nEND LIST VAR ups2\n", "PROTOCOL"),
+        (b"OK\n", "PROTOCOL"),
+    ],
+)
+def test_a_list_reply_that_does_not_begin_the_list_asked_for_is_refused(
+    pair: tuple[socket.socket, LineReader], reply: bytes, code: str
+) -> None:
+    theirs, reader = pair
+    theirs.sendall(reply)
+    with pytest.raises(NutError) as caught:
+        reader.request_block(b"LIST VAR ups\n", b"VAR ups")
+    assert caught.value.code == code
+
+
+def test_a_first_line_that_never_ends_is_refused_once_past_the_cap(
+    pair: tuple[socket.socket, LineReader],
+) -> None:
+    theirs, reader = pair
+    theirs.sendall(b"BEGIN" + b"x" * (MAX_LINE + 10))
+    with pytest.raises(NutError, match="longer than"):
+        reader.request_block(b"LIST VAR ups\n", b"VAR ups")

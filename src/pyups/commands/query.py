@@ -62,7 +62,7 @@ def status_main(args: argparse.Namespace) -> int:
     with session(request, tls=tls) as upsd:
         variables = upsd.list_vars(address.name)
     if args.json:
-        print_json({"ups": address.name, "server": str(address.server), "vars": variables})
+        print_json({"ups": address.name, "server": str(address.server), "vars": dict(variables)})
     else:
         for name, value in variables.items():
             print(f"{name}: {value}")

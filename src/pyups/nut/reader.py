@@ -19,6 +19,7 @@ import socket
 import time
 
 from pyups.nut.errors import CLOSED, PROTOCOL, TIMEOUT, NutError
+from pyups.nut.protocol import check_error
 from pyups.nut.tls import loaded_ssl
 
 MAX_LINE = 8192  # bytes; upsd's own lines stay far below this
@@ -62,14 +63,38 @@ class LineReader:
                 raise NutError(PROTOCOL, f"reply line longer than {MAX_LINE} bytes")
             self._fill()
 
-    def read_block(self, last: str) -> str:
-        """One LIST reply body: the lines before the line ``last`` (consumed too) as one text.
+    def request_block(self, request: bytes, subject: bytes) -> bytes:
+        """Send a ``LIST`` request; the body of its reply as upsd sent it, each line with its
+        ``\\n``, not decoded.
 
-        Each line keeps its ``\\n``. The reply is gathered whole and decoded once, which is
-        several times cheaper than a line at a time; line length and reply size stay capped
-        while it arrives.
+        The reply must open with ``BEGIN LIST <subject>`` (an ``ERR`` line raises its code,
+        anything else PROTOCOL) and end with ``END LIST <subject>``. Left undecoded, a body
+        can be compared with the last one before any work is done on it.
         """
-        marker = last.encode("utf-8") + b"\n"
+        self.send(request)
+        self.await_reply()
+        begin = b"BEGIN LIST " + subject + b"\n"
+        buf = self._buf
+        while not buf.startswith(begin):
+            if b"\n" in buf:  # a whole first line, and not the expected one
+                line = self.readline()
+                check_error(line)
+                asked = request.decode("utf-8", "replace").strip()
+                raise NutError(PROTOCOL, f"unexpected answer to {asked}: {line[:80]!r}")
+            if len(buf) > MAX_LINE:
+                raise NutError(PROTOCOL, f"reply line longer than {MAX_LINE} bytes")
+            self._fill()
+        del buf[: len(begin)]
+        return self.read_block(b"END LIST " + subject)
+
+    def read_block(self, last: bytes) -> bytes:
+        """The lines before the line ``last`` (consumed too) as one undecoded block.
+
+        Each line keeps its ``\\n``. The reply is gathered whole, which is several times
+        cheaper than a line at a time; line length and reply size stay capped while it
+        arrives.
+        """
+        marker = last + b"\n"
         while True:
             if self._buf.startswith(marker):
                 at = 0
@@ -84,7 +109,7 @@ class LineReader:
                 # The cap is in bytes; only a block longer than it can hold a line that is.
                 if len(block) > MAX_LINE and max(map(len, block.split(b"\n"))) > MAX_LINE:
                     raise NutError(PROTOCOL, f"reply line longer than {MAX_LINE} bytes")
-                return block.decode("utf-8", "replace")
+                return block
             if len(self._buf) - (self._buf.rfind(b"\n") + 1) > MAX_LINE:
                 raise NutError(PROTOCOL, f"reply line longer than {MAX_LINE} bytes")
             if len(self._buf) > MAX_REPLY_BYTES:

@@ -22,6 +22,7 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from pyups.address import Server
@@ -78,7 +79,7 @@ class Connection:
         self.attached = False  # LOGIN (and PRIMARY if asked) accepted on the current socket
         self.attach_error: NutError | None = None
         self._client: Client | None = None
-        self._last_reply: dict[str, tuple[str, Mapping[str, str]]] = {}  # LIST VAR, per UPS
+        self._last_reply: dict[str, tuple[bytes, Mapping[str, str]]] = {}  # LIST VAR, per UPS
 
     def __repr__(self) -> str:
         tls = f", tls={self.tls}" if self.tls else ""
@@ -174,15 +175,17 @@ class Connection:
     def list_vars(self, ups: str) -> Mapping[str, str]:
         """Every variable of a UPS, exactly as upsd holds it (``LIST VAR``).
 
-        A reply that is the same text as the last one for this UPS is not parsed again: the
-        same mapping comes back. A quiet UPS answers the same, poll after poll (a driver
-        refreshes its data every few seconds, readings stay put on line power).
+        A reply that is the same bytes as the last one for this UPS is neither decoded nor
+        parsed again: the same mapping comes back, which tells the tracker at a glance that
+        nothing changed. A quiet UPS answers the same, poll after poll (a driver refreshes
+        its data every few seconds, readings stay put on line power). The mapping is
+        read-only: it is kept, and handed out again, while the reply stays the same.
         """
         block = self._request_block(f"LIST VAR {ups}", f"VAR {ups}")
         last = self._last_reply.get(ups)
         if last is not None and last[0] == block:
             return last[1]
-        variables = parse_list_block(block, "VAR", ups)
+        variables = MappingProxyType(parse_list_block(block.decode("utf-8", "replace"), "VAR", ups))
         self._last_reply[ups] = (block, variables)
         return variables
 
@@ -240,9 +243,8 @@ class Connection:
         return clients
 
     def _list(self, kind: str, ups: str) -> dict[str, str]:
-        return parse_list_block(
-            self._request_block(f"LIST {kind} {ups}", f"{kind} {ups}"), kind, ups
-        )
+        block = self._request_block(f"LIST {kind} {ups}", f"{kind} {ups}")
+        return parse_list_block(block.decode("utf-8", "replace"), kind, ups)
 
     def _get(self, kind: str, ups: str, name: str) -> str:
         """``GET kind ups [name]``; the reply repeats the request words and adds the value."""
@@ -254,18 +256,12 @@ class Connection:
         return words[-1]
 
     def _request_list(self, request: str, subject: str) -> list[str]:
-        return self._request_block(request, subject).split("\n")[:-1]
+        return self._request_block(request, subject).decode("utf-8", "replace").split("\n")[:-1]
 
-    def _request_block(self, request: str, subject: str) -> str:
-        """The body of a ``LIST`` reply as text, one ``\\n``-terminated line per item."""
-
-        def run(client: Client) -> str:
-            first = _ask(client, request)
-            if first != f"BEGIN LIST {subject}":
-                raise NutError(PROTOCOL, f"unexpected answer to {request}: {first[:80]!r}")
-            return client.reader.read_block(f"END LIST {subject}")
-
-        return self._call(run)
+    def _request_block(self, request: str, subject: str) -> bytes:
+        """The body of a ``LIST`` reply as upsd sent it, one ``\\n``-terminated line per item."""
+        line, about = (request + "\n").encode("utf-8"), subject.encode("utf-8")
+        return self._call(lambda client: client.reader.request_block(line, about))
 
     def _call(self, run: Callable[[Client], T]) -> T:
         """Run one exchange; a transport failure closes the connection for the next call."""
