@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from unittest import mock
 
@@ -27,6 +27,7 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from pyups.address import Server
+from pyups.core import tracker
 from pyups.core.catalogue import EVENTS, PAIRED_FLAGS
 from pyups.core.engine import Policy, replay
 from pyups.core.events import Event, finish
@@ -523,6 +524,44 @@ def test_a_restart_at_any_point_keeps_outages_reminders_and_comm_losses(
     assert startups == (1 if any(snap.ok for snap in run.snaps[cut:]) else 0)
 
 
+@given(runs(), st.data())
+def test_a_poll_that_repeats_the_last_reply_gives_what_the_full_comparison_gives(
+    run: Run, data: st.DataObject
+) -> None:
+    """The quiet path: the session hands back the very mapping of the last reply when upsd
+    answers the same text again. Stepped with that mapping (the tracker's shortcut) and with an
+    equal copy (the full comparison), every poll gives the same state and the same events:
+    repeats after good polls, after failed ones, and at any delay (REPLBATT falling due)."""
+    quiet = full = initial(UPS, SERVER)
+    shift, last, repeated = 0.0, None, 0
+    for snap in run.snaps:
+        snap = replace(snap, t=snap.t + shift)
+        polls = [(snap, replace(snap, vars=dict(snap.vars)))]
+        last = snap.vars if snap.ok else last
+        t = snap.t
+        for gap in data.draw(st.lists(gaps, max_size=3)) if last is not None else []:
+            t, shift = t + gap, shift + gap
+            polls.append((Snapshot(UPS, SERVER, t, last), Snapshot(UPS, SERVER, t, dict(last))))
+            repeated += 1
+        for same, copy in polls:
+            quiet, quiet_events = step(quiet, same, run.timing)
+            full, full_events = step(full, copy, run.timing)
+            assert quiet == full
+            assert quiet_events == full_events
+    assert repeated == 0 or quiet.started
+
+
+def test_a_quiet_poll_compares_nothing_and_an_equal_copy_is_compared_in_full() -> None:
+    """The shortcut is taken on the very mapping only; an equal mapping is compared."""
+    variables = {"ups.status": "OL CHRG", "battery.charge": "100"}
+    state, _ = step(initial(UPS, SERVER), Snapshot(UPS, SERVER, 1.0, variables), Timing())
+    with mock.patch.object(tracker, "_Poll", side_effect=AssertionError("compared")):
+        again, events = step(state, Snapshot(UPS, SERVER, 2.0, variables), Timing())
+        assert (again.last_good, events) == (2.0, [])
+        with pytest.raises(AssertionError, match="compared"):
+            step(again, Snapshot(UPS, SERVER, 3.0, dict(variables)), Timing())
+
+
 # --------------------------------------------------------------------------------------------
 # 2. Expressions
 # --------------------------------------------------------------------------------------------
@@ -963,7 +1002,7 @@ def test_read_block_returns_exactly_the_lines_before_the_end_marker(
     lines = [line for line in lines if line != end]
     data = b"".join(line + b"\n" for line in [*lines, end, b"after"])
     with feed(chunked(data, cuts), eof=True) as reader:
-        assert reader.read_block(end.decode()).split("\n")[:-1] == decoded(lines)
+        assert reader.read_block(end).decode("utf-8", "replace").split("\n")[:-1] == decoded(lines)
         assert reader.readline() == "after"
 
 
@@ -1006,7 +1045,7 @@ def test_read_block_refuses_a_line_longer_than_the_cap_and_returns_one_at_the_ca
     with feed(chunked(data, cuts), eof=False) as reader:
         if len(long) > MAX_LINE:
             try:
-                reader.read_block("END")
+                reader.read_block(b"END")
             except NutError as exc:
                 assert exc.code == PROTOCOL
             else:
@@ -1015,4 +1054,7 @@ def test_read_block_refuses_a_line_longer_than_the_cap_and_returns_one_at_the_ca
                     f"({len(decoded([long])[0])} characters) over the {MAX_LINE}-byte cap"
                 )
         elif ends:
-            assert reader.read_block("END").split("\n")[:-1] == [*decoded(before), *decoded([long])]
+            assert reader.read_block(b"END").decode("utf-8", "replace").split("\n")[:-1] == [
+                *decoded(before),
+                *decoded([long]),
+            ]

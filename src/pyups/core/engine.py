@@ -42,6 +42,8 @@ def advance(
 ) -> tuple[EngineState, list[Event], list[ActionRequest]]:
     """One poll: the events to record, in order, and the actions rules asked for."""
     tracker, raw = step(state.tracker, snap, policy.timing)
+    if not raw and not policy.rules:  # nothing happened and nothing to evaluate: most polls
+        return EngineState(tracker, state.rules), [], []
     rule_states, firings = evaluate(policy.rules, state.rules, tracker, raw, snap.t)
     events, requests = _finished(raw, firings, policy)
     return EngineState(tracker, rule_states), events, requests
