@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -12,6 +14,7 @@ from pyups.core.snapshot import Snapshot
 from pyups.service.metrics import FLAGS, Metrics, metric_name, ups_labels
 
 SERVER = Server("localhost")
+EATON = UpsAddress("eaton800", SERVER)
 VARS = {
     "ups.status": "OB DISCHRG",
     "battery.charge": "87",
@@ -61,7 +64,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def metrics(clock: Clock) -> Metrics:
-    return Metrics([UpsAddress("eaton800", SERVER)], stale_after=20.0, clock=clock)
+    return Metrics([EATON], stale_after=20.0, clock=clock)
 
 
 def test_variable_names_follow_nut_exporter() -> None:
@@ -70,7 +73,7 @@ def test_variable_names_follow_nut_exporter() -> None:
 
 
 def test_a_good_poll_shows_numeric_variables_flags_and_device_info(metrics: Metrics) -> None:
-    metrics.observe(Snapshot("eaton800", SERVER, 1.0, vars=VARS), 0.0002)
+    metrics.observe(EATON, Snapshot("eaton800", SERVER, 1.0, vars=VARS), 0.0002)
     found = samples(metrics)
     assert value(found, "pyups_up", ups="eaton800") == 1
     assert value(found, "network_ups_tools_battery_charge", ups="eaton800") == 87
@@ -86,15 +89,15 @@ def test_a_good_poll_shows_numeric_variables_flags_and_device_info(metrics: Metr
 
 
 def test_a_failed_poll_shows_the_ups_down_and_no_stale_values(metrics: Metrics) -> None:
-    metrics.observe(Snapshot("eaton800", SERVER, 1.0, vars=VARS), 0.0002)
-    metrics.observe(Snapshot("eaton800", SERVER, 2.0, error="DATA-STALE"), 0.0002)
+    metrics.observe(EATON, Snapshot("eaton800", SERVER, 1.0, vars=VARS), 0.0002)
+    metrics.observe(EATON, Snapshot("eaton800", SERVER, 2.0, error="DATA-STALE"), 0.0002)
     found = samples(metrics)
     assert value(found, "pyups_up", ups="eaton800") == 0
     assert not {n for n in names(found) if n.startswith("network_ups_tools_")}
 
 
 def test_an_old_result_is_not_shown_as_current(metrics: Metrics, clock: Clock) -> None:
-    metrics.observe(Snapshot("eaton800", SERVER, 1.0, vars=VARS), 0.0002)
+    metrics.observe(EATON, Snapshot("eaton800", SERVER, 1.0, vars=VARS), 0.0002)
     clock.now += 20.0
     assert value(samples(metrics), "pyups_up", ups="eaton800") == 1
     clock.now += 0.5  # a poller that stopped answering: its last result ages out
@@ -126,16 +129,30 @@ def test_events_are_counted_by_ups_and_name(metrics: Metrics) -> None:
 
 
 def test_poll_durations_are_a_histogram_per_server(metrics: Metrics) -> None:
-    metrics.observe(Snapshot("eaton800", SERVER, 1.0, vars=VARS), 0.0002)
-    metrics.observe(Snapshot("eaton800", SERVER, 2.0, error="TIMEOUT"), 5.0)
+    metrics.observe(EATON, Snapshot("eaton800", SERVER, 1.0, vars=VARS), 0.0002)
+    metrics.observe(EATON, Snapshot("eaton800", SERVER, 2.0, error="TIMEOUT"), 5.0)
+    metrics.observe(EATON, Snapshot("eaton800", SERVER, 3.0, vars=VARS), 0.001)  # on a bound
+    metrics.observe(EATON, Snapshot("eaton800", SERVER, 4.0, vars=VARS), 30.0)  # past the last
     found = samples(metrics)
-    assert value(found, "pyups_poll_duration_seconds_count", server=str(SERVER)) == 2
-    assert value(found, "pyups_poll_duration_seconds_bucket", server=str(SERVER), le="0.0005") == 1
-    assert value(found, "pyups_poll_duration_seconds_bucket", server=str(SERVER), le="5.0") == 2
+    bucket = functools.partial(
+        value, found, "pyups_poll_duration_seconds_bucket", server=str(SERVER)
+    )
+    assert value(found, "pyups_poll_duration_seconds_count", server=str(SERVER)) == 4
+    assert value(found, "pyups_poll_duration_seconds_sum", server=str(SERVER)) == pytest.approx(
+        35.0012
+    )
+    assert [bucket(le=le) for le in ("0.0005", "0.001", "2.5", "5.0", "10.0", "+Inf")] == [
+        1,
+        2,
+        2,
+        3,
+        3,
+        4,
+    ]
 
 
 def test_a_reload_drops_the_series_of_upses_no_longer_watched(metrics: Metrics) -> None:
-    metrics.observe(Snapshot("eaton800", SERVER, 1.0, vars=VARS), 0.0002)
+    metrics.observe(EATON, Snapshot("eaton800", SERVER, 1.0, vars=VARS), 0.0002)
     metrics.emit(Event("ONBATT", "eaton800", SERVER, 1.0))
     metrics.reconfigure([UpsAddress("rack2", SERVER)], stale_after=20.0)
     found = samples(metrics)

@@ -15,14 +15,15 @@ series at all, so nothing stale passes for fresh. The ``ups`` label is the UPS's
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import selectors
 import socket
 import threading
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from pyups.address import Server, UpsAddress
@@ -47,13 +48,6 @@ _UNSAFE = re.compile(r"[^a-zA-Z0-9_]")
 
 class MetricsError(Exception):
     """The metrics endpoint cannot be served; the message says where and what to do."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Latest:
-    vars: Mapping[str, str]
-    ok: bool
-    at: float  # monotonic
 
 
 def metric_name(variable: str) -> str:
@@ -87,12 +81,17 @@ class Metrics:
         stale_after: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Histogram
+        from prometheus_client import CollectorRegistry, Counter
         from prometheus_client.process_collector import ProcessCollector
 
         self._clock = clock
         self._lock = threading.Lock()
-        self._latest: dict[UpsAddress, _Latest] = {}
+        self._latest: dict[UpsAddress, tuple[Snapshot, float]] = {}  # and when (monotonic)
+        # Poll durations per server: a count per bucket of DURATION_BUCKETS (and +Inf), and
+        # their sum. Counted here, under the lock taken for the latest result anyway, rather
+        # than by a prometheus-client Histogram, whose observe() is several times the cost:
+        # it runs after every poll, in the poller's thread.
+        self._durations: dict[Server, tuple[list[int], list[float]]] = {}
         self._labels: dict[UpsAddress, str] = {}
         self.stale_after = stale_after
         self.registry = CollectorRegistry()
@@ -102,14 +101,6 @@ class Metrics:
             ["ups", "event"],
             registry=self.registry,
         )
-        self._durations = Histogram(
-            "pyups_poll_duration_seconds",
-            "Time one poll of one UPS took (LIST VAR, including a reconnect when one was due)",
-            ["server"],
-            buckets=DURATION_BUCKETS,
-            registry=self.registry,
-        )
-        self._durations_of: dict[Server, Histogram] = {}
         ProcessCollector(registry=self.registry)
         self.registry.register(cast("Collector", self))
         self.reconfigure(upses, stale_after)
@@ -133,14 +124,20 @@ class Metrics:
                 if sample.name == "pyups_events_total" and sample.labels["ups"] in removed:
                     self._events.remove(sample.labels["ups"], sample.labels["event"])
 
-    def observe(self, snap: Snapshot, seconds: float) -> None:
+    def observe(self, address: UpsAddress, snap: Snapshot, seconds: float) -> None:
         """One poll's result and how long it took (called from the pollers' threads)."""
-        durations = self._durations_of.get(snap.server)
-        if durations is None:  # labels() formats and checks: once per server, not per poll
-            durations = self._durations_of[snap.server] = self._durations.labels(str(snap.server))
-        durations.observe(seconds)
+        at = self._clock()
         with self._lock:
-            self._latest[snap.address] = _Latest(snap.vars, snap.ok, self._clock())
+            self._latest[address] = (snap, at)
+            durations = self._durations.get(snap.server)
+            if durations is None:
+                durations = self._durations[snap.server] = (
+                    [0] * (len(DURATION_BUCKETS) + 1),
+                    [0.0],
+                )
+            counts, total = durations
+            counts[bisect_left(DURATION_BUCKETS, seconds)] += 1  # le: a bound counts as in
+            total[0] += seconds
 
     def emit(self, event: Event) -> None:
         """Count one event (the monitor's sinks interface)."""
@@ -153,12 +150,14 @@ class Metrics:
     # -- read by a scrape -------------------------------------------------------------------
 
     def collect(self) -> Iterable[Metric]:
-        from prometheus_client.core import GaugeMetricFamily
+        from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
+        from prometheus_client.utils import floatToGoString
 
         now = self._clock()
         with self._lock:
             labels = dict(self._labels)
             latest = dict(self._latest)
+            durations = {server: (list(c), t[0]) for server, (c, t) in self._durations.items()}
         up = GaugeMetricFamily(
             "pyups_up", "1 while upsd and the driver answer for the UPS, else 0", labels=["ups"]
         )
@@ -172,16 +171,16 @@ class Metrics:
         )
         variables: dict[str, Any] = {}
         for key, ups in sorted(labels.items(), key=lambda item: item[1]):
-            result = latest.get(key)
-            fresh = result is not None and result.ok and now - result.at <= self.stale_after
+            snap, at = latest.get(key, (None, 0.0))
+            fresh = snap is not None and snap.ok and now - at <= self.stale_after
             up.add_metric([ups], 1.0 if fresh else 0.0)
-            if not fresh or result is None:
+            if not fresh or snap is None:
                 continue
-            flags = set(result.vars.get("ups.status", "").split())
+            flags = set(snap.status.split())
             for flag in FLAGS:
                 status.add_metric([ups, flag], 1.0 if flag in flags else 0.0)
-            info.add_metric([ups, *(_device(result.vars, field) for field in DEVICE_LABELS)], 1)
-            for variable, value in result.vars.items():
+            info.add_metric([ups, *(_device(snap.vars, field) for field in DEVICE_LABELS)], 1)
+            for variable, value in snap.vars.items():
                 number = _number(value)
                 if number is None:
                     continue
@@ -192,9 +191,19 @@ class Metrics:
                         name, f"Value of the NUT variable {variable}", labels=["ups"]
                     )
                 family.add_metric([ups], number)
+        polls = HistogramMetricFamily(
+            "pyups_poll_duration_seconds",
+            "Time one poll of one UPS took (LIST VAR, including a reconnect when one was due)",
+            labels=["server"],
+        )
+        for server, (counts, total) in sorted(durations.items(), key=lambda item: str(item[0])):
+            bounds = [*map(floatToGoString, DURATION_BUCKETS), "+Inf"]
+            cumulative = list(itertools.accumulate(counts))
+            polls.add_metric([str(server)], list(zip(bounds, cumulative, strict=True)), total)
         yield up
         yield status
         yield info
+        yield polls
         yield from (variables[name] for name in sorted(variables))
 
     # -- the HTTP endpoint ------------------------------------------------------------------

@@ -52,10 +52,10 @@ class ServerPoller(threading.Thread):
         stop: threading.Event,
         record: Callable[[Snapshot], None] | None = None,
         states: Mapping[str, EngineState] | None = None,
-        observe: Callable[[Snapshot, float], None] | None = None,
+        observe: Callable[[UpsAddress, Snapshot, float], None] | None = None,
         *,
         note: Callable[[str, str], None] | None = None,
-        protect: Callable[[UpsState], None] | None = None,
+        protect: Callable[[UpsAddress, UpsState], None] | None = None,
     ) -> None:
         super().__init__(name=f"poller {server}", daemon=True)
         self.server = server
@@ -74,6 +74,7 @@ class ServerPoller(threading.Thread):
         self._observe = observe  # each result and how long the poll took (metrics)
         self._note = note or (lambda message, priority: None)
         self._protect = protect  # each UPS's new tracker state (protection)
+        self._addresses = {t.name: UpsAddress(t.name, server) for t in self.targets}
         # UPSes logging in as the same user with the same TLS settings share one connection;
         # an attached UPS has one of its own (upsd takes one LOGIN per connection).
         self._connections: dict[_ConnKey, Connection] = {}
@@ -86,7 +87,8 @@ class ServerPoller(threading.Thread):
         due = {t.name: start for t in self.targets}
         try:
             while not self._halt.is_set():
-                self._log_out_detached()
+                if self._detached:
+                    self._log_out_detached()
                 now = self.busy_since = time.monotonic()
                 for target in self.targets:
                     if due[target.name] <= now and not self._halt.is_set():
@@ -135,12 +137,13 @@ class ServerPoller(threading.Thread):
 
     def _poll(self, target: Target) -> float:
         conn = self._connection(target)
-        started = time.perf_counter()
+        observe = self._observe
+        started = time.perf_counter() if observe is not None else 0.0
         snap = poll(conn, target.name, time.time())
         if conn.attach is not None:
             self._report_attach(target, conn)
-        if self._observe is not None:
-            self._observe(snap, time.perf_counter() - started)
+        if observe is not None:
+            observe(self._addresses[target.name], snap, time.perf_counter() - started)
         if self._record is not None:
             self._record(snap)
         state, events, requests = advance(self.states[target.name], snap, self.policy)
@@ -150,7 +153,7 @@ class ServerPoller(threading.Thread):
         for request in requests:
             self._deliver(request)
         if self._protect is not None:
-            self._protect(state.tracker)
+            self._protect(self._addresses[target.name], state.tracker)
         return poll_interval(state.tracker, self.policy.timing)
 
     def _connection(self, target: Target) -> Connection:
@@ -230,10 +233,10 @@ def build_pollers(
     deliver: Callable[[Event | ActionRequest], None],
     halt: threading.Event,
     record: Callable[[Snapshot], None] | None = None,
-    observe: Callable[[Snapshot, float], None] | None = None,
+    observe: Callable[[UpsAddress, Snapshot, float], None] | None = None,
     *,
     note: Callable[[str, str], None] | None = None,
-    protect: Callable[[UpsState], None] | None = None,
+    protect: Callable[[UpsAddress, UpsState], None] | None = None,
 ) -> list[ServerPoller]:
     """One poller per upsd server of ``config``, each UPS starting from its carried state.
 

@@ -130,15 +130,14 @@ class Protector(threading.Thread):
         """The states restored from the state file, judged at the first poll (before start)."""
         self._states.update(states)
 
-    def observe(self, state: UpsState) -> None:
-        """A poller's newest state of one UPS (from its thread).
+    def observe(self, address: UpsAddress, state: UpsState) -> None:
+        """A poller's newest state of the UPS at ``address`` (from its thread).
 
         The state is kept for the next judgement, and this thread is woken only when what a
         verdict depends on changed (reached yet, FSD/OB/LB/CAL, dead time): an idle UPS
         polled every second costs no wake-up here. Timed verdicts (``lowbatt_for``,
         ``host_sync``) are woken by their own ``recheck_at``.
         """
-        address = UpsAddress(state.ups, state.server)
         self._latest[address] = state
         key = (state.started, state.flags & _VERDICT_FLAGS, state.critical)
         if self._judged.get(address) != key:
