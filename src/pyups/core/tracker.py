@@ -30,6 +30,10 @@ become events, following upsmon (NUT 2.8.3+):
   ``replbatt_warn`` has passed since the last REPLBATT (or there was none). RB going away
   does not reset that clock, so RB that comes and goes around self-tests is reported once
   per ``replbatt_warn``; the clock is kept in the state file across restarts.
+* A quiet poll. When a poll carries the very mapping the last good poll stored (the session
+  hands it back while upsd's reply stays the same bytes), nothing can have arrived or left:
+  only the time of the last good poll moves, unless REPLBATT is due. A property test steps
+  every generated sequence both ways and requires the same states and events.
 
 Everything here is pure: the time is the snapshot's ``t``, the state is an immutable value,
 and the events are frozen dataclasses. Replaying a trace is running ``step`` over it.
