@@ -243,8 +243,8 @@ def _other(poll: _Poll) -> list[_Fired]:
 
 def _good(state: UpsState, snap: Snapshot, timing: Timing) -> tuple[UpsState, list[Event]]:
     # A quiet UPS, most polls of its life: the poll returned the very mapping the last good
-    # poll stored (the session hands back the mapping it parsed before when upsd's reply is
-    # the same text). Nothing arrived or left and no value changed, so the comparison below
+    # poll stored (the session hands back the mapping it parsed before while upsd's reply is
+    # the same bytes). Nothing arrived or left and no value changed, so the comparison below
     # could only give a REPLBATT that is due; short of that, only the clock moves. A state
     # restored from the file, or one after failed polls, never takes this path.
     # test_properties checks that both paths give the same state and events.
