@@ -186,12 +186,13 @@ def _on_battery_since(poll: _Poll) -> float | None:
 
 
 def _replbatt_due(poll: _Poll, timing: Timing) -> bool:
-    return "RB" in poll.flags and _replbatt_due_at(poll.state, poll.snap.t, timing)
+    return _replbatt_due_at(poll.state, poll.flags, poll.snap.t, timing)
 
 
-def _replbatt_due_at(state: UpsState, t: float, timing: Timing) -> bool:
+def _replbatt_due_at(state: UpsState, flags: frozenset[str], t: float, timing: Timing) -> bool:
+    """RB shown in ``flags`` at ``t``, and more than ``replbatt_warn`` since the last REPLBATT."""
     last = state.last_replbatt
-    return last is None or t - last > timing.replbatt_warn
+    return "RB" in flags and (last is None or t - last > timing.replbatt_warn)
 
 
 def _polled_again(state: UpsState, t: float) -> UpsState:
@@ -249,7 +250,7 @@ def _good(state: UpsState, snap: Snapshot, timing: Timing) -> tuple[UpsState, li
     # restored from the file, or one after failed polls, never takes this path.
     # test_properties checks that both paths give the same state and events.
     quiet = snap.vars is state.vars and state.started and state.comm_lost_since is None
-    if quiet and not ("RB" in state.flags and _replbatt_due_at(state, snap.t, timing)):
+    if quiet and not _replbatt_due_at(state, state.flags, snap.t, timing):
         return _polled_again(state, snap.t), []
     poll = _Poll(state, snap, parse_status(snap.status), state.flags, not state.started)
     fired = [
