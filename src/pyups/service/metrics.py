@@ -87,11 +87,7 @@ class Metrics:
         self._clock = clock
         self._lock = threading.Lock()
         self._latest: dict[UpsAddress, tuple[Snapshot, float]] = {}  # and when (monotonic)
-        # Poll durations per server: a count per bucket of DURATION_BUCKETS (and +Inf), and
-        # their sum. Counted here, under the lock taken for the latest result anyway, rather
-        # than by a prometheus-client Histogram, whose observe() is several times the cost:
-        # it runs after every poll, in the poller's thread.
-        self._durations: dict[Server, tuple[list[int], list[float]]] = {}
+        self._durations: dict[Server, _Durations] = {}
         self._labels: dict[UpsAddress, str] = {}
         self.stale_after = stale_after
         self.registry = CollectorRegistry()
@@ -131,13 +127,8 @@ class Metrics:
             self._latest[address] = (snap, at)
             durations = self._durations.get(snap.server)
             if durations is None:
-                durations = self._durations[snap.server] = (
-                    [0] * (len(DURATION_BUCKETS) + 1),
-                    [0.0],
-                )
-            counts, total = durations
-            counts[bisect_left(DURATION_BUCKETS, seconds)] += 1  # le: a bound counts as in
-            total[0] += seconds
+                durations = self._durations[snap.server] = _Durations()
+            durations.add(seconds)
 
     def emit(self, event: Event) -> None:
         """Count one event (the monitor's sinks interface)."""
@@ -157,7 +148,7 @@ class Metrics:
         with self._lock:
             labels = dict(self._labels)
             latest = dict(self._latest)
-            durations = {server: (list(c), t[0]) for server, (c, t) in self._durations.items()}
+            durations = {server: (list(d.counts), d.total) for server, d in self._durations.items()}
         up = GaugeMetricFamily(
             "pyups_up", "1 while upsd and the driver answer for the UPS, else 0", labels=["ups"]
         )
@@ -196,8 +187,8 @@ class Metrics:
             "Time one poll of one UPS took (LIST VAR, including a reconnect when one was due)",
             labels=["server"],
         )
+        bounds = [*map(floatToGoString, DURATION_BUCKETS), "+Inf"]
         for server, (counts, total) in sorted(durations.items(), key=lambda item: str(item[0])):
-            bounds = [*map(floatToGoString, DURATION_BUCKETS), "+Inf"]
             cumulative = list(itertools.accumulate(counts))
             polls.add_metric([str(server)], list(zip(bounds, cumulative, strict=True)), total)
         yield up
@@ -233,6 +224,26 @@ class Metrics:
         server, self._server, self.address = self._server, None, None
         if server is not None:
             server.close()
+
+
+class _Durations:
+    """The poll durations of one server: a count per bucket of DURATION_BUCKETS (the last for
+    +Inf), and their sum.
+
+    Counted here, under the lock the metrics take for the latest result anyway, rather than
+    by a prometheus-client Histogram, whose observe() costs several times as much (~35 us
+    cold): it runs after every poll, in the poller's thread. A scrape renders the counts.
+    """
+
+    __slots__ = ("counts", "total")
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(DURATION_BUCKETS) + 1)
+        self.total = 0.0
+
+    def add(self, seconds: float) -> None:
+        self.counts[bisect_left(DURATION_BUCKETS, seconds)] += 1  # le: a bound counts as in
+        self.total += seconds
 
 
 class _Endpoint:

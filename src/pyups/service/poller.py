@@ -136,6 +136,7 @@ class ServerPoller(threading.Thread):
                     gone.close()  # LOGOUT: upsd stops counting this host
 
     def _poll(self, target: Target) -> float:
+        address = self._addresses[target.name]
         conn = self._connection(target)
         observe = self._observe
         started = time.perf_counter() if observe is not None else 0.0
@@ -143,7 +144,7 @@ class ServerPoller(threading.Thread):
         if conn.attach is not None:
             self._report_attach(target, conn)
         if observe is not None:
-            observe(self._addresses[target.name], snap, time.perf_counter() - started)
+            observe(address, snap, time.perf_counter() - started)
         if self._record is not None:
             self._record(snap)
         state, events, requests = advance(self.states[target.name], snap, self.policy)
@@ -153,7 +154,7 @@ class ServerPoller(threading.Thread):
         for request in requests:
             self._deliver(request)
         if self._protect is not None:
-            self._protect(self._addresses[target.name], state.tracker)
+            self._protect(address, state.tracker)
         return poll_interval(state.tracker, self.policy.timing)
 
     def _connection(self, target: Target) -> Connection:
