@@ -6,9 +6,11 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from unittest import mock
 
 import pytest
 
+from pyups.nut import reader as reader_module
 from pyups.nut.errors import NutError
 from pyups.nut.reader import MAX_LINE, LineReader
 
@@ -25,6 +27,14 @@ def pair() -> Iterator[tuple[socket.socket, LineReader]]:
     theirs.close()
 
 
+BEGIN = b"BEGIN LIST VAR ups\n"
+
+
+def listed(reader: LineReader) -> list[str]:
+    """``LIST VAR ups`` through the reader: the lines of the body."""
+    return reader.request_block(b"LIST VAR ups\n", b"VAR ups").decode().split("\n")[:-1]
+
+
 def send_slowly(sock: socket.socket, data: bytes, size: int) -> threading.Thread:
     def run() -> None:
         for i in range(0, len(data), size):
@@ -38,8 +48,8 @@ def send_slowly(sock: socket.socket, data: bytes, size: int) -> threading.Thread
 
 def test_an_empty_list_body_is_an_empty_list(pair: tuple[socket.socket, LineReader]) -> None:
     theirs, reader = pair
-    theirs.sendall(b"END LIST VAR ups\nnext\n")
-    assert reader.read_block(b"END LIST VAR ups").decode().split("\n")[:-1] == []
+    theirs.sendall(BEGIN + b"END LIST VAR ups\nnext\n")
+    assert listed(reader) == []
     assert reader.readline() == "next"
 
 
@@ -48,8 +58,8 @@ def test_a_reply_arriving_in_fragments_is_put_back_together(
 ) -> None:
     theirs, reader = pair
     body = b"".join(b'VAR ups v%d "%d"\n' % (i, i) for i in range(300))
-    thread = send_slowly(theirs, body + b"END LIST VAR ups\n", 7)
-    lines = reader.read_block(b"END LIST VAR ups").decode().split("\n")[:-1]
+    thread = send_slowly(theirs, BEGIN + body + b"END LIST VAR ups\n", 7)
+    lines = listed(reader)
     thread.join()
     assert lines == [f'VAR ups v{i} "{i}"' for i in range(300)]
 
@@ -58,8 +68,8 @@ def test_a_line_that_only_looks_like_the_end_does_not_end_the_reply(
     pair: tuple[socket.socket, LineReader],
 ) -> None:
     theirs, reader = pair
-    theirs.sendall(b'VAR ups x "END LIST VAR ups"\nXEND LIST VAR ups\nEND LIST VAR ups\n')
-    assert reader.read_block(b"END LIST VAR ups").decode().split("\n")[:-1] == [
+    theirs.sendall(BEGIN + b'VAR ups x "END LIST VAR ups"\nXEND LIST VAR ups\nEND LIST VAR ups\n')
+    assert listed(reader) == [
         'VAR ups x "END LIST VAR ups"',
         "XEND LIST VAR ups",
     ]
@@ -69,9 +79,9 @@ def test_an_overlong_line_is_refused_even_when_it_ends(
     pair: tuple[socket.socket, LineReader],
 ) -> None:
     theirs, reader = pair
-    thread = send_slowly(theirs, b"A" * (MAX_LINE + 800) + b"\nEND\n", 3000)
+    thread = send_slowly(theirs, BEGIN + b"A" * (MAX_LINE + 800) + b"\nEND LIST VAR ups\n", 3000)
     with pytest.raises(NutError) as caught:
-        reader.read_block(b"END")
+        listed(reader)
     thread.join()
     assert caught.value.code == "PROTOCOL"
 
@@ -87,10 +97,10 @@ def test_a_line_that_never_ends_is_refused_once_past_the_cap(
 
 def test_end_of_file_in_a_reply_is_closed(pair: tuple[socket.socket, LineReader]) -> None:
     theirs, reader = pair
-    theirs.sendall(b'VAR ups a "1"\nVAR ups')
+    theirs.sendall(BEGIN + b'VAR ups a "1"\nVAR ups')
     theirs.shutdown(socket.SHUT_WR)
     with pytest.raises(NutError) as caught:
-        reader.read_block(b"END LIST VAR ups")
+        listed(reader)
     assert caught.value.code == "CLOSED"
 
 
@@ -106,9 +116,9 @@ def test_the_deadline_covers_the_whole_request(pair: tuple[socket.socket, LineRe
 
 def test_the_line_cap_counts_bytes_not_characters(pair: tuple[socket.socket, LineReader]) -> None:
     theirs, reader = pair
-    theirs.sendall("é".encode() * (MAX_LINE // 2 + 1) + b"\nEND LIST VAR ups\n")  # 2 bytes each
+    theirs.sendall(BEGIN + "é".encode() * (MAX_LINE // 2 + 1) + b"\nEND LIST VAR ups\n")  # 2 B each
     with pytest.raises(NutError) as caught:
-        reader.read_block(b"END LIST VAR ups")
+        listed(reader)
     assert caught.value.code == "PROTOCOL"
 
 
@@ -157,3 +167,29 @@ def test_a_first_line_that_never_ends_is_refused_once_past_the_cap(
     theirs.sendall(b"BEGIN" + b"x" * (MAX_LINE + 10))
     with pytest.raises(NutError, match="longer than"):
         reader.request_block(b"LIST VAR ups\n", b"VAR ups")
+
+
+def test_a_reply_past_the_size_cap_is_refused_while_it_arrives(
+    pair: tuple[socket.socket, LineReader],
+) -> None:
+    theirs, reader = pair
+    line = b'VAR ups x "' + b"y" * 100 + b'"\n'
+    thread = send_slowly(theirs, BEGIN + line * 200, 1000)  # 22 kB and no END line
+    with (
+        mock.patch.object(reader_module, "MAX_REPLY_BYTES", 20_000),
+        pytest.raises(NutError, match="reply larger than 20000 bytes"),
+    ):
+        listed(reader)
+    thread.join()
+
+
+def test_a_reply_of_more_lines_than_the_cap_is_refused(
+    pair: tuple[socket.socket, LineReader],
+) -> None:
+    theirs, reader = pair
+    theirs.sendall(BEGIN + b'VAR ups x "1"\n' * 11 + b"END LIST VAR ups\n")
+    with (
+        mock.patch.object(reader_module, "MAX_REPLY_LINES", 10),
+        pytest.raises(NutError, match="too many lines"),
+    ):
+        listed(reader)

@@ -972,6 +972,15 @@ def feed(chunks: list[bytes], eof: bool) -> Iterator[LineReader]:
         thread.join(5)
 
 
+def listed(reader: LineReader) -> list[str]:
+    """``LIST VAR ups`` through the reader: the lines of the body, decoded as sessions do."""
+    return (
+        reader.request_block(b"LIST VAR ups\n", b"VAR ups")
+        .decode("utf-8", "replace")
+        .split("\n")[:-1]
+    )
+
+
 def decoded(lines: list[bytes]) -> list[str]:
     return [line.decode("utf-8", "replace") for line in lines]
 
@@ -995,14 +1004,14 @@ def test_the_line_reader_returns_exactly_the_lines_sent_however_they_are_chunked
 
 
 @given(st.lists(line_bytes, max_size=20), cut_points)
-def test_read_block_returns_exactly_the_lines_before_the_end_marker(
+def test_a_list_reply_gives_exactly_the_lines_before_the_end_marker(
     lines: list[bytes], cuts: list[int]
 ) -> None:
     end = b"END LIST VAR ups"
     lines = [line for line in lines if line != end]
-    data = b"".join(line + b"\n" for line in [*lines, end, b"after"])
+    data = b"".join(line + b"\n" for line in [b"BEGIN LIST VAR ups", *lines, end, b"after"])
     with feed(chunked(data, cuts), eof=True) as reader:
-        assert reader.read_block(end).decode("utf-8", "replace").split("\n")[:-1] == decoded(lines)
+        assert listed(reader) == decoded(lines)
         assert reader.readline() == "after"
 
 
@@ -1036,25 +1045,26 @@ def test_readline_refuses_a_line_longer_than_the_cap_and_returns_one_at_the_cap(
 @given(short_lines, long_lines, st.booleans(), st.lists(st.integers(0, 10**6), max_size=12))
 # Once accepted: the reader measured finished lines in characters, not bytes.
 @example(before=[], shape=("é".encode(), MAX_LINE + 2), ends=True, cuts=[])
-def test_read_block_refuses_a_line_longer_than_the_cap_and_returns_one_at_the_cap(
+def test_a_list_reply_with_a_line_longer_than_the_cap_is_refused_and_one_at_the_cap_is_not(
     before: list[bytes], shape: tuple[bytes, int], ends: bool, cuts: list[int]
 ) -> None:
     unit, size = shape
     long = (unit * size)[:size]
-    data = b"".join(line + b"\n" for line in before) + long + (b"\nEND\n" if ends else b"")
+    data = b"".join(line + b"\n" for line in [b"BEGIN LIST VAR ups", *before]) + long
+    data += b"\nEND LIST VAR ups\n" if ends else b""
     with feed(chunked(data, cuts), eof=False) as reader:
         if len(long) > MAX_LINE:
             try:
-                reader.read_block(b"END")
+                listed(reader)
             except NutError as exc:
                 assert exc.code == PROTOCOL
             else:
                 raise AssertionError(
-                    f"read_block accepted a line of {len(long)} bytes "
+                    f"the reader accepted a line of {len(long)} bytes "
                     f"({len(decoded([long])[0])} characters) over the {MAX_LINE}-byte cap"
                 )
         elif ends:
-            assert reader.read_block(b"END").decode("utf-8", "replace").split("\n")[:-1] == [
+            assert listed(reader) == [
                 *decoded(before),
                 *decoded([long]),
             ]
