@@ -27,12 +27,13 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from pyups.address import Server
-from pyups.core import tracker
+from pyups.core import engine, tracker
 from pyups.core.catalogue import EVENTS, PAIRED_FLAGS
-from pyups.core.engine import Policy, replay
+from pyups.core.engine import Policy, advance, replay, start
 from pyups.core.events import Event, finish
 from pyups.core.expr import ExpressionError, Facts, compile_expression
 from pyups.core.persist import record, restore
+from pyups.core.rules import Rule
 from pyups.core.snapshot import Snapshot
 from pyups.core.status import KNOWN_FLAGS, unclassified
 from pyups.core.trace import from_line, to_line
@@ -560,6 +561,92 @@ def test_a_quiet_poll_compares_nothing_and_an_equal_copy_is_compared_in_full() -
         assert (again.last_good, events) == (2.0, [])
         with pytest.raises(AssertionError, match="compared"):
             step(again, Snapshot(UPS, SERVER, 3.0, dict(variables)), Timing())
+
+
+# Rules on what the generated runs report: conditions that hold now and then, held or not,
+# repeated or not, cleared with a message or not; some for another UPS, one on events.
+_RULE_CONDITIONS = [
+    "OB", "OL", "not OL", "LB or OB", "RB", "nocomm", "ALARM", "ups.alarm",
+    "battery.charge < 50", "OL and battery.charge >= 20", "battery.runtime",
+]  # fmt: skip
+
+
+@st.composite
+def rule_sets(draw: st.DrawFn) -> tuple[Rule, ...]:
+    rules = []
+    for i in range(draw(st.integers(0, 3))):
+        rules.append(
+            Rule(
+                name=f"rule-{i}",
+                condition=compile_expression(draw(st.sampled_from(_RULE_CONDITIONS))),
+                hold=draw(st.sampled_from([0.0, 1.0, 2.5, 10.0])),
+                repeat=draw(st.sampled_from([None, 1.0, 3.0])),
+                ups=draw(st.sampled_from([None, frozenset({UPS}), frozenset({"other"})])),
+                clear_message=draw(st.sampled_from([None, "cleared after {held}"])),
+            )
+        )
+    if draw(st.booleans()):
+        rules.append(Rule(name="on-battery", on=frozenset({"ONBATT", "LOWBATT", "COMMBAD"})))
+    return tuple(rules)
+
+
+@given(runs(), rule_sets(), rule_sets(), st.data())
+def test_rules_left_unevaluated_after_a_quiet_poll_give_what_evaluating_gives(
+    run: Run, rules: tuple[Rule, ...], reloaded: tuple[Rule, ...], data: st.DataObject
+) -> None:
+    """The engine skips the rules after a poll with no event when the conditions would see
+    the very objects they saw last and no condition rule is holding. Stepped with the repeated
+    mapping (which may skip) and with an equal copy (always evaluated), every poll gives the
+    same state, events and actions: repeats after good and failed polls, at any delay (so
+    that ``for`` and ``repeat`` fall due), and a reload to other rules, maybe under the same
+    names, at any poll."""
+    policies = [Policy(timing=run.timing, rules=rules), Policy(timing=run.timing, rules=reloaded)]
+    reload_at = data.draw(st.integers(0, 3 * len(run.snaps) + 1), label="reload before poll")
+    quiet = full = start(UPS, SERVER)
+    shift, last, n = 0.0, None, 0
+    for snap in run.snaps:
+        snap = replace(snap, t=snap.t + shift)
+        polls = [(snap, replace(snap, vars=dict(snap.vars)))]
+        last = snap.vars if snap.ok else last
+        t = snap.t
+        for gap in data.draw(st.lists(gaps, max_size=3)) if last is not None else []:
+            t, shift = t + gap, shift + gap
+            polls.append((Snapshot(UPS, SERVER, t, last), Snapshot(UPS, SERVER, t, dict(last))))
+        for same, copy in polls:
+            policy = policies[n >= reload_at]
+            n += 1
+            quiet, quiet_events, quiet_requests = advance(quiet, same, policy)
+            full, full_events, full_requests = advance(full, copy, policy)
+            assert quiet == full
+            assert quiet_events == full_events
+            assert quiet_requests == full_requests
+
+
+def test_the_rules_are_skipped_only_at_rest_on_the_very_objects_they_saw() -> None:
+    """Skipped after a repeated mapping with every condition false; evaluated after an equal
+    copy, while a condition holds, and after a reload."""
+    variables = {"ups.status": "OL CHRG", "battery.charge": "100"}
+    rules = (Rule(name="outage", condition=compile_expression("OB"), hold=60.0),)
+    policy = Policy(rules=rules)
+    state, _, _ = advance(start(UPS, SERVER), Snapshot(UPS, SERVER, 1.0, variables), policy)
+    compared = AssertionError("evaluated")
+    with mock.patch.object(engine, "evaluate", side_effect=compared):
+        state, events, _ = advance(state, Snapshot(UPS, SERVER, 2.0, variables), policy)
+        assert (state.tracker.last_good, events) == (2.0, [])
+        for other in (
+            (Snapshot(UPS, SERVER, 3.0, dict(variables)), policy),
+            (Snapshot(UPS, SERVER, 3.0, variables), Policy(rules=tuple(list(rules)))),  # reloaded
+        ):
+            with pytest.raises(AssertionError, match="evaluated"):
+                advance(state, *other)
+    holding = (Rule(name="outage", condition=compile_expression("OL"), hold=60.0),)
+    policy = Policy(rules=holding)
+    state, _, _ = advance(start(UPS, SERVER), Snapshot(UPS, SERVER, 1.0, variables), policy)
+    with (
+        mock.patch.object(engine, "evaluate", side_effect=compared),
+        pytest.raises(AssertionError, match="evaluated"),
+    ):
+        advance(state, Snapshot(UPS, SERVER, 2.0, variables), policy)
 
 
 # --------------------------------------------------------------------------------------------

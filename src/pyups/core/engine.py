@@ -22,6 +22,8 @@ class EngineState:
 
     tracker: UpsState
     rules: Mapping[str, RuleState] = field(default_factory=dict)
+    # The rules that timing comes from (the very object: a reload brings new ones).
+    evaluated: Sequence[Rule] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +44,39 @@ def advance(
 ) -> tuple[EngineState, list[Event], list[ActionRequest]]:
     """One poll: the events to record, in order, and the actions rules asked for."""
     tracker, raw = step(state.tracker, snap, policy.timing)
-    if not raw and not policy.rules:  # nothing happened and nothing to evaluate: most polls
-        return EngineState(tracker, state.rules), [], []
+    if not raw and _rules_at_rest(policy.rules, state, tracker):  # most polls
+        return EngineState(tracker, state.rules, state.evaluated), [], []
     rule_states, firings = evaluate(policy.rules, state.rules, tracker, raw, snap.t)
     events, requests = _finished(raw, firings, policy)
-    return EngineState(tracker, rule_states), events, requests
+    return EngineState(tracker, rule_states, policy.rules), events, requests
+
+
+_NOT_HOLDING = RuleState()  # a condition rule's timing after its condition was false
+
+
+def _rules_at_rest(rules: Sequence[Rule], before: EngineState, after: UpsState) -> bool:
+    """Evaluating the rules after a poll with no event could change nothing.
+
+    True when there is no rule; or when the same rules (not reloaded ones) were evaluated
+    last, the conditions see the very same flags, values and nocomm as then (the tracker's
+    quiet path keeps its objects, so this is an identity test, and a poll compared in full
+    never passes it) and no condition rule is holding: each condition then gives the same
+    false as before, and with nothing held no ``for``, ``repeat`` or clearing can fall due.
+    ``on`` rules fire only on events. test_properties checks that skipping gives what
+    evaluating gives.
+    """
+    if not rules:
+        return True
+    if before.evaluated is not rules:
+        return False
+    was = before.tracker
+    if after.vars is not was.vars or after.flags is not was.flags or after.nocomm != was.nocomm:
+        return False
+    return all(
+        before.rules.get(rule.name) == _NOT_HOLDING  # not None (never evaluated), not holding
+        for rule in rules
+        if rule.condition is not None and rule.applies_to(after.ups)
+    )
 
 
 def react(events: Sequence[Event], policy: Policy) -> tuple[list[Event], list[ActionRequest]]:
