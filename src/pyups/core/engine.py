@@ -58,12 +58,13 @@ def _rules_at_rest(rules: Sequence[Rule], before: EngineState, after: UpsState) 
     """Evaluating the rules after a poll with no event could change nothing.
 
     True when there is no rule; or when the same rules (not reloaded ones) were evaluated
-    last, the conditions see the very same flags, values and nocomm as then (the tracker's
-    quiet path keeps its objects, so this is an identity test, and a poll compared in full
-    never passes it) and no condition rule is holding: each condition then gives the same
-    false as before, and with nothing held no ``for``, ``repeat`` or clearing can fall due.
-    ``on`` rules fire only on events. test_properties checks that skipping gives what
-    evaluating gives.
+    last, the conditions see the very same flags, values and nocomm as then, and no condition
+    rule is holding: each condition then gives the same false as before, and with nothing
+    held no ``for``, ``repeat`` or clearing can fall due. ``on`` rules fire only on events.
+    "The very same" is an identity test: the tracker's quiet path and a failed poll keep the
+    objects, a reply compared in full brings new ones, and each skip needs the objects of the
+    state before it, so they are those of the last evaluation. test_properties checks that
+    skipping gives what evaluating gives.
     """
     if not rules:
         return True
