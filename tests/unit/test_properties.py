@@ -596,10 +596,10 @@ def test_rules_left_unevaluated_after_a_quiet_poll_give_what_evaluating_gives(
 ) -> None:
     """The engine skips the rules after a poll with no event when the conditions would see
     the very objects they saw last and no condition rule is holding. Stepped with the repeated
-    mapping (which may skip) and with an equal copy (always evaluated), every poll gives the
-    same state, events and actions: repeats after good and failed polls, at any delay (so
-    that ``for`` and ``repeat`` fall due), and a reload to other rules, maybe under the same
-    names, at any poll."""
+    mapping (which may skip) and with an equal copy (evaluated at every good poll: a copy is
+    never the object seen last), every poll gives the same state, events and actions:
+    repeats after good and failed polls, at any delay (so that ``for`` and ``repeat`` fall
+    due), and a reload to other rules, maybe under the same names, at any poll."""
     policies = [Policy(timing=run.timing, rules=rules), Policy(timing=run.timing, rules=reloaded)]
     reload_at = data.draw(st.integers(0, 3 * len(run.snaps) + 1), label="reload before poll")
     quiet = full = start(UPS, SERVER)
