@@ -15,14 +15,19 @@ the steady state a monitor spends its life in). Against it, one after the other:
 
 Each client is started, given time to start (pyups: its STARTUP entry is in the journal;
 upsmon: 2 s) and a warm-up (default 5 s), then its user + system CPU time (all threads) is
-taken over a window (default 60 s): CPU share of one core in %, CPU per poll in ms (polls =
-window / interval), and RSS at the end of the window. upsd's CPU share over the
-same window is shown too: the server-side cost of each client (it includes upsd's own
-housekeeping, which goes on with no client at all).
+taken over a window: CPU share of one core in %, CPU per poll in ms (polls = window /
+interval), and RSS at the end of the window. upsd's CPU share over the same window is shown
+too: the server-side cost of each client (it includes upsd's own housekeeping, which goes on
+with no client at all).
 
 The clients run one after the other, not side by side, so that on a small machine each is
-measured alone with its own upsd-side cost and none is slowed by the others; the defaults
-take about 5.5 minutes. Figures are still per process CPU time, which other load on the
+measured alone with its own upsd-side cost and none is slowed by the others. They take
+turns in rounds (default 3, each client started afresh for each): a virtual machine's speed
+drifts over minutes (the floor row has read 0.35 and 0.45 ms a poll within two hours), and
+measured in turns every client sees the same drift, so ratios between rows hold where a
+single window per client, minutes apart, would not. Each client's figures add up its
+rounds (default 60 s in all, 20 s a round); the JSON keeps each round's CPU per poll. The
+defaults take about 8 minutes. Figures are still per process CPU time, which other load on the
 machine (other benchmarks, say) disturbs only a little. CPU time is read from the process's
 CPU-time clock (nanoseconds, the clock ``clock_getcpuclockid`` gives), because /proc counts
 in 10 ms ticks, 0.017% of a core over 60 s: a quarter of an idle pyups' share and twice
@@ -37,7 +42,7 @@ most 3x upsmon's; RSS at most 24 MiB without rules and 26 MiB with them. From th
 whether it polls or not) and a part per poll. Prints a table and writes
 bench/results/idle_cost.json.
 
-    .venv/bin/python -m bench.idle_cost [--seconds N] [--warmup N]
+    .venv/bin/python -m bench.idle_cost [--seconds N] [--rounds N] [--warmup N]
 """
 
 from __future__ import annotations
@@ -185,6 +190,7 @@ def process_cpu(pid: int) -> float:
 def measure(
     client: Client, server: NutServer, upsd: int | None, warmup: float, seconds: float
 ) -> dict[str, Any]:
+    """One round of one client: started afresh, warmed up, measured over ``seconds``."""
     pid, close = client.launch(server)
     try:
         time.sleep(warmup)
@@ -196,17 +202,32 @@ def measure(
         rss = rss_mib(pid)
     finally:
         close()
-    window = t1 - t0
-    polls = window / client.interval
+    return {
+        "window_s": t1 - t0,
+        "cpu_s": cpu1 - cpu0,
+        "cpu_s_ticks": ticks1 - ticks0,
+        "upsd_cpu_s": upsd1 - upsd0 if upsd else None,
+        "rss_mib": rss,
+    }
+
+
+def combine(client: Client, rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """A client's figures over all its rounds: CPU and windows added up, the largest RSS."""
+    window = sum(r["window_s"] for r in rounds)
+    cpu = sum(r["cpu_s"] for r in rounds)
+    upsd = [r["upsd_cpu_s"] for r in rounds]
     return {
         "interval_s": client.interval,
         "window_s": window,
-        "cpu_s": cpu1 - cpu0,
-        "cpu_s_ticks": ticks1 - ticks0,
-        "cpu_percent": 100 * (cpu1 - cpu0) / window,
-        "cpu_per_poll_ms": 1000 * (cpu1 - cpu0) / polls,
-        "rss_mib": rss,
-        "upsd_cpu_percent": 100 * (upsd1 - upsd0) / window if upsd else None,
+        "cpu_s": cpu,
+        "cpu_s_ticks": sum(r["cpu_s_ticks"] for r in rounds),
+        "cpu_percent": 100 * cpu / window,
+        "cpu_per_poll_ms": 1000 * cpu * client.interval / window,
+        "rss_mib": max(r["rss_mib"] for r in rounds),
+        "upsd_cpu_percent": None if None in upsd else 100 * sum(upsd) / window,
+        "rounds_cpu_per_poll_ms": [
+            1000 * r["cpu_s"] * client.interval / r["window_s"] for r in rounds
+        ],
     }
 
 
@@ -248,20 +269,33 @@ def split(slow: dict[str, Any], fast: dict[str, Any]) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--seconds", type=float, default=60.0, help="measuring window per client (default 60)"
+        "--seconds",
+        type=float,
+        default=60.0,
+        help="measuring time per client, all rounds together (default 60)",
     )
+    parser.add_argument("--rounds", type=int, default=3, help="turns each client takes (default 3)")
     parser.add_argument(
         "--warmup", type=float, default=5.0, help="seconds after start-up before it (default 5)"
     )
     args = parser.parse_args()
     users = f"[{MONITOR_USER}]\n  password = {MONITOR_PASSWORD}\n  upsmon primary\n"
     print(machine_line())
-    results: dict[str, dict[str, Any]] = {}
+    if args.rounds < 1 or args.seconds <= 0:
+        parser.error("--rounds must be at least 1 and --seconds more than 0")
+    window = args.seconds / args.rounds
+    rounds: dict[str, list[dict[str, Any]]] = {client.name: [] for client in CLIENTS}
     with shared_journald(), NutServer(extra_users=users) as server:
         upsd = server.upsd_pid
-        for client in CLIENTS:
-            print(f"{client.name}: {args.warmup:g} s warm-up, {args.seconds:g} s", flush=True)
-            results[client.name] = measure(client, server, upsd, args.warmup, args.seconds)
+        for turn in range(1, args.rounds + 1):
+            for client in CLIENTS:
+                print(
+                    f"round {turn}/{args.rounds}, {client.name}: {args.warmup:g} s warm-up, "
+                    f"{window:g} s",
+                    flush=True,
+                )
+                rounds[client.name].append(measure(client, server, upsd, args.warmup, window))
+    results = {client.name: combine(client, rounds[client.name]) for client in CLIENTS}
 
     checks: dict[str, bool] = {}
     rows = []
@@ -289,8 +323,8 @@ def main() -> int:
     parts = split(results["pyups, 1 s"], results["pyups, 0.25 s"])
     print()
     print_table(
-        f"idle cost of monitoring {UPS}, one client at a time, {args.seconds:g} s window each "
-        f"(targets: CPU < {CPU_TARGET}% of a core, RSS < {RSS_TARGET:g} MiB)",
+        f"idle cost of monitoring {UPS}, one client at a time, {args.seconds:g} s each in "
+        f"{args.rounds} rounds (targets: CPU < {CPU_TARGET}% of a core, RSS < {RSS_TARGET:g} MiB)",
         ["client", "CPU % core", "CPU ms/poll", "RSS MiB", "x upsmon", "upsd CPU %", "verdict"],
         rows,
     )
@@ -298,8 +332,9 @@ def main() -> int:
         "idle_cost",
         {
             "ups": UPS,
-            "mode": "one client after the other, same upsd",
+            "mode": "one client after the other, same upsd, in rounds",
             "seconds": args.seconds,
+            "rounds": args.rounds,
             "warmup": args.warmup,
             "targets": {
                 "cpu_percent_below": CPU_TARGET,

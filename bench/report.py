@@ -82,8 +82,9 @@ def idle_cost(r: dict[str, Any]) -> str:
         for name, c in r["clients"].items()
     ]
     return (
-        f"**Idle cost**: one UPS, {r['seconds']:.0f} s after a warm-up, each client alone "
-        "against the same upsd (`bench/idle_cost.py`).\n\n"
+        f"**Idle cost**: one UPS, {r['seconds']:.0f} s of each client after a warm-up, "
+        f"each alone against the same upsd, the clients taking turns in {r.get('rounds', 1)} "
+        "rounds so that all of them see the machine's drift alike (`bench/idle_cost.py`).\n\n"
         + table(["client", "CPU, share of a core", "CPU ms per poll", "RSS MiB"], rows)
     )
 
