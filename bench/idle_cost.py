@@ -21,18 +21,18 @@ too: the server-side cost of each client (it includes upsd's own housekeeping, w
 with no client at all).
 
 The clients run one after the other, not side by side, so that on a small machine each is
-measured alone with its own upsd-side cost and none is slowed by the others. They take
-turns in rounds (default 3, each client started afresh for each): a virtual machine's speed
-drifts over minutes (the floor row has read 0.35 and 0.45 ms a poll within two hours), and
-measured in turns every client sees the same drift, so ratios between rows hold where a
-single window per client, minutes apart, would not. Each client's figures add up its
-rounds (default 60 s in all, 20 s a round); the JSON keeps each round's CPU per poll. The
-defaults take about 8 minutes. Figures are still per process CPU time, which other load on the
-machine (other benchmarks, say) disturbs only a little. CPU time is read from the process's
-CPU-time clock (nanoseconds, the clock ``clock_getcpuclockid`` gives), because /proc counts
-in 10 ms ticks, 0.017% of a core over 60 s: a quarter of an idle pyups' share and twice
-upsmon's. The /proc figure (``tests.harness.procs.cpu_seconds``, psutil) is kept in the JSON
-as ``cpu_s_ticks``.
+measured alone with its own upsd-side cost and none is slowed by the others. They take turns in
+rounds (default 3, each client started afresh for each): a virtual machine's speed drifts over
+minutes (the floor row has read 0.35 and 0.45 ms a poll within two hours), and measured in
+turns every client sees the same drift, so ratios between rows hold where a single window per
+client, minutes apart, would not. Each client's figures add up its rounds (default 60 s in all,
+20 s a round) and take the largest RSS; the JSON keeps each round's CPU per poll. The defaults
+take about 8 minutes. Figures are still per process CPU time, which other load on the machine
+(other benchmarks, say) disturbs only a little. CPU time is read from the process's CPU-time
+clock (nanoseconds, the clock ``clock_getcpuclockid`` gives), because /proc counts in 10 ms
+ticks, 0.017% of a core over 60 s: a quarter of an idle pyups' share and twice upsmon's. The
+/proc figure (``tests.harness.procs.cpu_seconds``, psutil) is kept in the JSON as
+``cpu_s_ticks``.
 
 The targets (DESIGN): under 0.5% of one core and under 40 MB RSS at 1 s. The 0.25 s row is
 held to the same bounds with four times the polls. Tighter ones, against upsmon measured in
