@@ -525,6 +525,22 @@ def test_a_restart_at_any_point_keeps_outages_reminders_and_comm_losses(
     assert startups == (1 if any(snap.ok for snap in run.snaps[cut:]) else 0)
 
 
+def with_repeats(run: Run, data: st.DataObject) -> Iterator[tuple[Snapshot, Snapshot, bool]]:
+    """The run's polls, each followed by up to three repeats of the last good reply (drawn,
+    at any delay; later polls move on by as much), as (poll, the same poll with an equal copy
+    of its mapping, whether it is a repeat). A repeat carries the very mapping of the last
+    good reply, as the session hands it back when upsd answers the same bytes."""
+    shift, last = 0.0, None
+    for snap in run.snaps:
+        snap = replace(snap, t=snap.t + shift)
+        yield snap, replace(snap, vars=dict(snap.vars)), False
+        last = snap.vars if snap.ok else last
+        t = snap.t
+        for gap in data.draw(st.lists(gaps, max_size=3)) if last is not None else []:
+            t, shift = t + gap, shift + gap
+            yield Snapshot(UPS, SERVER, t, last), Snapshot(UPS, SERVER, t, dict(last)), True
+
+
 @given(runs(), st.data())
 def test_a_poll_that_repeats_the_last_reply_gives_what_the_full_comparison_gives(
     run: Run, data: st.DataObject
@@ -534,21 +550,13 @@ def test_a_poll_that_repeats_the_last_reply_gives_what_the_full_comparison_gives
     equal copy (the full comparison), every poll gives the same state and the same events:
     repeats after good polls, after failed ones, and at any delay (REPLBATT falling due)."""
     quiet = full = initial(UPS, SERVER)
-    shift, last, repeated = 0.0, None, 0
-    for snap in run.snaps:
-        snap = replace(snap, t=snap.t + shift)
-        polls = [(snap, replace(snap, vars=dict(snap.vars)))]
-        last = snap.vars if snap.ok else last
-        t = snap.t
-        for gap in data.draw(st.lists(gaps, max_size=3)) if last is not None else []:
-            t, shift = t + gap, shift + gap
-            polls.append((Snapshot(UPS, SERVER, t, last), Snapshot(UPS, SERVER, t, dict(last))))
-            repeated += 1
-        for same, copy in polls:
-            quiet, quiet_events = step(quiet, same, run.timing)
-            full, full_events = step(full, copy, run.timing)
-            assert quiet == full
-            assert quiet_events == full_events
+    repeated = 0
+    for same, copy, repeat in with_repeats(run, data):
+        quiet, quiet_events = step(quiet, same, run.timing)
+        full, full_events = step(full, copy, run.timing)
+        assert quiet == full
+        assert quiet_events == full_events
+        repeated += repeat
     assert repeated == 0 or quiet.started
 
 
@@ -603,23 +611,13 @@ def test_rules_left_unevaluated_after_a_quiet_poll_give_what_evaluating_gives(
     policies = [Policy(timing=run.timing, rules=rules), Policy(timing=run.timing, rules=reloaded)]
     reload_at = data.draw(st.integers(0, 3 * len(run.snaps) + 1), label="reload before poll")
     quiet = full = start(UPS, SERVER)
-    shift, last, n = 0.0, None, 0
-    for snap in run.snaps:
-        snap = replace(snap, t=snap.t + shift)
-        polls = [(snap, replace(snap, vars=dict(snap.vars)))]
-        last = snap.vars if snap.ok else last
-        t = snap.t
-        for gap in data.draw(st.lists(gaps, max_size=3)) if last is not None else []:
-            t, shift = t + gap, shift + gap
-            polls.append((Snapshot(UPS, SERVER, t, last), Snapshot(UPS, SERVER, t, dict(last))))
-        for same, copy in polls:
-            policy = policies[n >= reload_at]
-            n += 1
-            quiet, quiet_events, quiet_requests = advance(quiet, same, policy)
-            full, full_events, full_requests = advance(full, copy, policy)
-            assert quiet == full
-            assert quiet_events == full_events
-            assert quiet_requests == full_requests
+    for n, (same, copy, _) in enumerate(with_repeats(run, data)):
+        policy = policies[n >= reload_at]
+        quiet, quiet_events, quiet_requests = advance(quiet, same, policy)
+        full, full_events, full_requests = advance(full, copy, policy)
+        assert quiet == full
+        assert quiet_events == full_events
+        assert quiet_requests == full_requests
 
 
 def test_the_rules_are_skipped_only_at_rest_on_the_very_objects_they_saw() -> None:
