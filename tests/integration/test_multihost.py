@@ -115,7 +115,7 @@ def upsmon_line(server: NutServer, role: str, ups_name: str = "eaton800") -> str
 def set_status(net: Network, server: NutServer, status: str, ups_name: str = "eaton800") -> float:
     """Set ``ups.status`` and wait until upsd serves it; the time it first did."""
     net.inside("nut", server.set_status, status, ups_name)
-    net.inside("nut", server.wait_for, ups_name, "ups.status", status)
+    net.inside("nut", server.wait_for_status, ups_name, status)
     return time.time()
 
 

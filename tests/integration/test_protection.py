@@ -72,15 +72,16 @@ def fresh() -> Iterator[NutServer]:
 
 
 def change(nut: NutServer, status: str, ups: str = "eaton800") -> None:
-    """Set the UPS's status and wait until upsd shows it. Under load a SET VAR now and then
-    never reaches a busy dummy-ups 2.8.0: it is sent again, at most three times in all."""
+    """Set the UPS's status and wait until upsd shows it (maybe with the FSD a primary raised
+    at once). Under load a SET VAR now and then never reaches a busy dummy-ups 2.8.0: it is
+    sent again, at most three times in all."""
     for _ in range(2):
         nut.set_status(status, ups)
         with contextlib.suppress(SimulatorError):
-            nut.wait_for(ups, "ups.status", status, timeout=4)
+            nut.wait_for_status(ups, status, timeout=4)
             return
     nut.set_status(status, ups)
-    nut.wait_for(ups, "ups.status", status)
+    nut.wait_for_status(ups, status)
 
 
 def ups_status(nut: NutServer, ups: str = "eaton800") -> str:
@@ -255,6 +256,21 @@ def test_fsd_already_set_on_upsd_when_pyups_starts_shuts_the_host_down_exactly_o
     time.sleep(0.6)
     assert recorded(tmp_path) == [""]
     assert len(named(run.entries(), "SHUTDOWN")) == 1
+
+
+def test_change_sees_a_status_that_upsd_serves_behind_the_fsd_a_primary_raised(
+    fresh: NutServer,
+) -> None:
+    other = Connection(
+        fresh.server, 5.0, "monprimary", "primary-secret", attach=Attach("eaton800", primary=True)
+    )
+    with contextlib.closing(other):  # a primary that reacted at once
+        other.list_vars("eaton800")
+        other.set_fsd("eaton800")
+        change(fresh, "OB LB")
+        assert ups_status(fresh) == "FSD OB LB"
+        with pytest.raises(SimulatorError, match="did not become 'OB LB'"):
+            fresh.wait_for("eaton800", "ups.status", "OB LB", timeout=0.3)
 
 
 # ---- what must not take the host down, and what must --------------------------------------

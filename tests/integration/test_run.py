@@ -36,7 +36,7 @@ COMMON_FIELDS = {
 
 def change(nut: NutServer, status: str, **variables: str) -> None:
     nut.set_status(status, **variables)
-    nut.wait_for("eaton800", "ups.status", status)
+    nut.wait_for_status("eaton800", status)
 
 
 def assert_contract(entry: Entry, nut: NutServer) -> None:

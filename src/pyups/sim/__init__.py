@@ -191,17 +191,26 @@ class NutServer:
             self.set_var(ups, key.replace("_", "."), value)
         self.set_var(ups, "ups.status", status)
 
-    def wait_for(self, ups: str, var: str, value: str, timeout: float = 10.0) -> None:
-        """Block until upsd reports ``var`` as ``value`` (drivers apply SET VAR asynchronously)."""
+    def wait_for(
+        self, ups: str, var: str, value: str, timeout: float = 10.0, *, also: str | None = None
+    ) -> None:
+        """Block until upsd reports ``var`` as ``value``, or as ``also`` if given (drivers apply
+        SET VAR asynchronously)."""
         deadline = time.monotonic() + timeout
         with contextlib.closing(Connection(self.server, 2.0)) as conn:
             while True:
                 with contextlib.suppress(NutError):
-                    if conn.list_vars(ups).get(var) == value:
+                    if conn.list_vars(ups).get(var) in (value, also):
                         return
                 if time.monotonic() > deadline:
                     raise SimulatorError(f"{ups}: {var} did not become {value!r} in {timeout}s")
                 time.sleep(0.05)
+
+    def wait_for_status(self, ups: str, status: str, timeout: float = 10.0) -> None:
+        """Block until upsd serves ``status``, with or without its own FSD flag in front: a
+        primary that sees a critical status may raise FSD before the next look, and upsd then
+        serves ``FSD OB LB`` for the ``OB LB`` the driver holds."""
+        self.wait_for(ups, "ups.status", status, timeout, also=f"FSD {status}")
 
     def wait_ready(self, timeout: float = 20.0) -> None:
         """Block until every UPS answers with a real status (not WAIT)."""
