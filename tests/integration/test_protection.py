@@ -273,6 +273,13 @@ def test_change_sees_a_status_that_upsd_serves_behind_the_fsd_a_primary_raised(
             fresh.wait_for("eaton800", "ups.status", "OB LB", timeout=0.3)
 
 
+def test_waiting_for_a_variable_upsd_does_not_serve_times_out(shared: NutServer) -> None:
+    with pytest.raises(SimulatorError, match="did not become"):
+        shared.wait_for("eaton800", "no.such.variable", "x", timeout=0.3)
+    with pytest.raises(SimulatorError, match="did not become"):
+        shared.wait_for_status("eaton800", "OB", timeout=0.3)
+
+
 # ---- what must not take the host down, and what must --------------------------------------
 
 

@@ -197,10 +197,11 @@ class NutServer:
         """Block until upsd reports ``var`` as ``value``, or as ``also`` if given (drivers apply
         SET VAR asynchronously)."""
         deadline = time.monotonic() + timeout
+        wanted = {value} if also is None else {value, also}  # a missing variable is no match
         with contextlib.closing(Connection(self.server, 2.0)) as conn:
             while True:
                 with contextlib.suppress(NutError):
-                    if conn.list_vars(ups).get(var) in (value, also):
+                    if conn.list_vars(ups).get(var) in wanted:
                         return
                 if time.monotonic() > deadline:
                     raise SimulatorError(f"{ups}: {var} did not become {value!r} in {timeout}s")
