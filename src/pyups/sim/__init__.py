@@ -22,7 +22,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
@@ -192,12 +192,12 @@ class NutServer:
         self.set_var(ups, "ups.status", status)
 
     def wait_for(
-        self, ups: str, var: str, value: str, timeout: float = 10.0, *, also: str | None = None
+        self, ups: str, var: str, value: str, timeout: float = 10.0, *, also: Sequence[str] = ()
     ) -> None:
-        """Block until upsd reports ``var`` as ``value``, or as ``also`` if given (drivers apply
+        """Block until upsd reports ``var`` as ``value``, or as one of ``also`` (drivers apply
         SET VAR asynchronously)."""
         deadline = time.monotonic() + timeout
-        wanted = {value} if also is None else {value, also}  # a missing variable is no match
+        wanted = {value, *also}
         with contextlib.closing(Connection(self.server, 2.0)) as conn:
             while True:
                 with contextlib.suppress(NutError):
@@ -211,7 +211,7 @@ class NutServer:
         """Block until upsd serves ``status``, with or without its own FSD flag in front: a
         primary that sees a critical status may raise FSD before the next look, and upsd then
         serves ``FSD OB LB`` for the ``OB LB`` the driver holds."""
-        self.wait_for(ups, "ups.status", status, timeout, also=f"FSD {status}")
+        self.wait_for(ups, "ups.status", status, timeout, also=[f"FSD {status}"])
 
     def wait_ready(self, timeout: float = 20.0) -> None:
         """Block until every UPS answers with a real status (not WAIT)."""
