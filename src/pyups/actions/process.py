@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 STDERR_TAIL = 2048  # bytes of stderr kept
 TERM_GRACE = 2.0  # seconds between SIGTERM and SIGKILL at a timeout
+KILL_WAIT = 1.0  # seconds, at most, for a killed group's last members to be gone
 _CHUNK = 65536
 _DRAIN_LIMIT = 0.1  # seconds spent reading leftover stderr after the command exited
 _POLL = 0.05
@@ -153,16 +154,25 @@ def run(
 
 
 def _terminate(process: subprocess.Popen[bytes], watch: _Watch) -> None:
-    """SIGTERM the group, SIGKILL it :data:`TERM_GRACE` later if anything in it still lives."""
+    """SIGTERM the group, SIGKILL it :data:`TERM_GRACE` later if anything in it still lives;
+    back when nothing of it lives (or :data:`KILL_WAIT` after the leader exited)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + TERM_GRACE
-    while _group_alive(process.pid) and (left := deadline - time.monotonic()) > 0:
-        watch.pause(min(left, _POLL))
+    _await_group_end(process.pid, watch, TERM_GRACE)
     # The leader is not reaped yet, so the group id still names this group.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
     watch.wait(None)
+    # The other members die of SIGKILL on their own time, a moment after the leader may
+    # have: "killed" is reported once they are gone too.
+    _await_group_end(process.pid, watch, KILL_WAIT)
+
+
+def _await_group_end(pgid: int, watch: _Watch, seconds: float) -> None:
+    """Until nothing of group ``pgid`` lives, or ``seconds`` have passed."""
+    deadline = time.monotonic() + seconds
+    while _group_alive(pgid) and (left := deadline - time.monotonic()) > 0:
+        watch.pause(min(left, _POLL))
 
 
 def _group_alive(pgid: int) -> bool:
