@@ -46,7 +46,7 @@ def outage(journald: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     name = f"ups-{uuid.uuid4().hex[:8]}"
     workdir = tmp_path_factory.mktemp("events")
     start = time.time()
-    with NutServer(devices={name: eaton800()}, maxage=3) as nut:
+    with NutServer(devices={name: eaton800()}) as nut:
         config = workdir / "pyups.conf"
         config.write_text(
             '[monitor]\ninterval = "0.3s"\ninterval_alert = "0.3s"\ntimeout = "1s"\n'
