@@ -11,7 +11,9 @@ the steady state a monitor spends its life in). Against it, one after the other:
   reference;
 * the Python floor (``bench/python_floor.py``): a thread that wakes each second and reads one
   ``LIST VAR`` off a plain socket, parsing nothing. It is what CPython on this machine spends
-  on a poll before any monitoring work, so it shows how much of pyups' CPU is its own.
+  on a poll before any monitoring work, so it shows how much of pyups' CPU is its own;
+* the same thread waking each second and doing nothing else (``--wake-only``): the floor's
+  share that is CPython waking up at all, the rest of the floor being the exchange itself.
 
 Each client is started, given time to start (pyups: its STARTUP entry is in the journal;
 upsmon: 2 s) and a warm-up (default 5 s), then its user + system CPU time (all threads) is
@@ -27,7 +29,7 @@ minutes (the floor row has read 0.35 and 0.45 ms a poll within two hours), and m
 turns every client sees the same drift, so ratios between rows hold where a single window per
 client, minutes apart, would not. Each client's figures add up its rounds (default 60 s in all,
 20 s a round) and take the largest RSS; the JSON keeps each round's CPU per poll. The defaults
-take about 8 minutes. Figures are still per process CPU time, which other load on the machine
+take about 9 minutes. Figures are still per process CPU time, which other load on the machine
 (other benchmarks, say) disturbs only a little. CPU time is read from the process's CPU-time
 clock (nanoseconds, the clock ``clock_getcpuclockid`` gives), because /proc counts in 10 ms
 ticks, 0.017% of a core over 60 s: a quarter of an idle pyups' share and twice upsmon's. The
@@ -125,20 +127,23 @@ def launch_pyups(
     return launch
 
 
-def launch_floor(server: NutServer) -> tuple[int, Callable[[], None]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench.python_floor", server.server.host,
-         str(server.server.port), UPS, "1"],
-    )  # fmt: skip
+def launch_floor(*extra: str) -> Callable[[NutServer], tuple[int, Callable[[], None]]]:
+    def launch(server: NutServer) -> tuple[int, Callable[[], None]]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bench.python_floor", server.server.host,
+             str(server.server.port), UPS, "1", *extra],
+        )  # fmt: skip
 
-    def close() -> None:
-        process.kill()
-        process.wait()
+        def close() -> None:
+            process.kill()
+            process.wait()
 
-    time.sleep(1.0)
-    if process.poll() is not None:
-        raise RuntimeError(f"bench.python_floor exited with {process.returncode}")
-    return process.pid, close
+        time.sleep(1.0)
+        if process.poll() is not None:
+            raise RuntimeError(f"bench.python_floor exited with {process.returncode}")
+        return process.pid, close
+
+    return launch
 
 
 def launch_upsmon(server: NutServer) -> tuple[int, Callable[[], None]]:
@@ -169,7 +174,8 @@ CLIENTS = [
         RSS_RULES_TARGET,
     ),
     Client("pyups, 0.25 s", 0.25, True, launch_pyups(0.25)),
-    Client("Python floor, 1 s", 1.0, False, launch_floor),
+    Client("Python floor, 1 s", 1.0, False, launch_floor()),
+    Client("Python, wake only, 1 s", 1.0, False, launch_floor("--wake-only")),
     Client("upsmon, POLLFREQ 1", 1.0, False, launch_upsmon),
 ]
 UPSMON = CLIENTS[-1].name

@@ -6,7 +6,12 @@ parses nothing, keeps no state and reports nothing. What it costs is what CPytho
 machine spends to wake a thread and do one exchange with upsd, which no Python client can
 go below; pyups' CPU per poll is that plus its own work.
 
-    python -m bench.python_floor HOST PORT UPS INTERVAL   (runs until killed)
+With ``--wake-only`` the thread wakes on the same grid and does nothing else (no connection,
+no exchange): the part of the floor that is CPython waking up once a period, so that the
+rest of it is the ``LIST VAR`` exchange itself (the kernel receiving upsd's reply, which
+upsd writes a line at a time).
+
+    python -m bench.python_floor HOST PORT UPS INTERVAL [--wake-only]   (runs until killed)
 """
 
 from __future__ import annotations
@@ -37,9 +42,21 @@ def serve(host: str, port: int, ups: str, interval: float) -> None:
         never_released.acquire(timeout=max(0.0, due - time.monotonic()))
 
 
+def wake(interval: float) -> None:
+    never_released = threading.Lock()
+    never_released.acquire()
+    due = time.monotonic()
+    while True:
+        due += interval
+        never_released.acquire(timeout=max(0.0, due - time.monotonic()))
+
+
 def main() -> None:
     host, port, ups, interval = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
-    poller = threading.Thread(target=serve, args=(host, port, ups, interval), daemon=True)
+    if "--wake-only" in sys.argv[5:]:
+        poller = threading.Thread(target=wake, args=(interval,), daemon=True)
+    else:
+        poller = threading.Thread(target=serve, args=(host, port, ups, interval), daemon=True)
     poller.start()
     poller.join()
 
