@@ -22,41 +22,33 @@ import threading
 import time
 
 
-def serve(host: str, port: int, ups: str, interval: float) -> None:
-    sock = socket.create_connection((host, port))
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+def serve(host: str, port: int, ups: str, interval: float, exchange: bool) -> None:
+    """Wake on the grid, and (``exchange``) do one ``LIST VAR`` at each wake-up."""
+    if exchange:
+        sock = socket.create_connection((host, port))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     request, end = f"LIST VAR {ups}\n".encode(), f"END LIST VAR {ups}\n".encode()
     never_released = threading.Lock()
     never_released.acquire()
     due = time.monotonic()
     while True:
-        sock.sendall(request)
-        reply = b""
-        while not reply.endswith(end):
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise SystemExit("upsd closed the connection")
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
-            reply += chunk
-        due += interval
-        never_released.acquire(timeout=max(0.0, due - time.monotonic()))
-
-
-def wake(interval: float) -> None:
-    never_released = threading.Lock()
-    never_released.acquire()
-    due = time.monotonic()
-    while True:
+        if exchange:
+            sock.sendall(request)
+            reply = b""
+            while not reply.endswith(end):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    raise SystemExit("upsd closed the connection")
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+                reply += chunk
         due += interval
         never_released.acquire(timeout=max(0.0, due - time.monotonic()))
 
 
 def main() -> None:
     host, port, ups, interval = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
-    if "--wake-only" in sys.argv[5:]:
-        poller = threading.Thread(target=wake, args=(interval,), daemon=True)
-    else:
-        poller = threading.Thread(target=serve, args=(host, port, ups, interval), daemon=True)
+    exchange = "--wake-only" not in sys.argv[5:]
+    poller = threading.Thread(target=serve, args=(host, port, ups, interval, exchange), daemon=True)
     poller.start()
     poller.join()
 
