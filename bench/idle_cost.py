@@ -222,18 +222,20 @@ def combine(client: Client, rounds: list[dict[str, Any]]) -> dict[str, Any]:
     window = sum(r["window_s"] for r in rounds)
     cpu = sum(r["cpu_s"] for r in rounds)
     upsd = [r["upsd_cpu_s"] for r in rounds]
+
+    def per_poll_ms(cpu_s: float, window_s: float) -> float:
+        return 1000 * cpu_s * client.interval / window_s
+
     return {
         "interval_s": client.interval,
         "window_s": window,
         "cpu_s": cpu,
         "cpu_s_ticks": sum(r["cpu_s_ticks"] for r in rounds),
         "cpu_percent": 100 * cpu / window,
-        "cpu_per_poll_ms": 1000 * cpu * client.interval / window,
+        "cpu_per_poll_ms": per_poll_ms(cpu, window),
         "rss_mib": max(r["rss_mib"] for r in rounds),
         "upsd_cpu_percent": None if None in upsd else 100 * sum(upsd) / window,
-        "rounds_cpu_per_poll_ms": [
-            1000 * r["cpu_s"] * client.interval / r["window_s"] for r in rounds
-        ],
+        "rounds_cpu_per_poll_ms": [per_poll_ms(r["cpu_s"], r["window_s"]) for r in rounds],
     }
 
 
