@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from pyups.address import Server
 from pyups.nut.errors import CLOSED, CONNECT, PROTOCOL, TIMEOUT, TLS, NutError
@@ -35,9 +35,11 @@ from pyups.nut.protocol import (
     split_line,
 )
 from pyups.nut.pynut import STARTTLS_REFUSED, Client, PyNUTError, offer_tls
+from pyups.nut.reader import LineReader
 from pyups.nut.tls import Tls, loaded_ssl, untrusted
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +81,9 @@ class Connection:
         self.attached = False  # LOGIN (and PRIMARY if asked) accepted on the current socket
         self.attach_error: NutError | None = None
         self._client: Client | None = None
+        self._reader: LineReader | None = None  # the open session's, after STARTTLS and login
         self._last_reply: dict[str, tuple[bytes, Mapping[str, str]]] = {}  # LIST VAR, per UPS
+        self._list_var: dict[str, tuple[bytes, bytes]] = {}  # LIST VAR's request, per UPS
 
     def __repr__(self) -> str:
         tls = f", tls={self.tls}" if self.tls else ""
@@ -133,21 +137,21 @@ class Connection:
             sock.settimeout(0)  # from here on LineReader waits, bounded by each deadline
         except Exception as exc:
             raise translate(exc, self.server) from None
-        self._client = client
+        self._client, self._reader = client, client.reader
         if self.attach is not None:
             self._attach(self.attach)
 
     def _attach(self, attach: Attach) -> None:
         """LOGIN (and PRIMARY) on the new socket; upsd's refusal is kept, not raised."""
         try:
-            self._call(lambda c: _expect_ok(c, f"LOGIN {attach.ups}"))
+            self._call(_expect_ok, f"LOGIN {attach.ups}")
             if attach.primary:
                 try:
-                    self._call(lambda c: _expect_ok(c, f"PRIMARY {attach.ups}"))
+                    self._call(_expect_ok, f"PRIMARY {attach.ups}")
                 except NutError as exc:
                     if exc.code != "UNKNOWN-COMMAND":
                         raise
-                    self._call(lambda c: _expect_ok(c, f"MASTER {attach.ups}"))
+                    self._call(_expect_ok, f"MASTER {attach.ups}")
         except NutError as exc:
             if not exc.from_upsd:
                 raise
@@ -157,7 +161,7 @@ class Connection:
 
     def close(self) -> None:
         """Say LOGOUT if possible and drop the socket."""
-        client, self._client = self._client, None
+        client, self._client, self._reader = self._client, None, None
         self.attached = False
         if client is None:
             return
@@ -181,7 +185,10 @@ class Connection:
         its data every few seconds, readings stay put on line power). The mapping is
         read-only: it is kept, and handed out again, while the reply stays the same.
         """
-        block = self._request_block(f"LIST VAR {ups}", f"VAR {ups}")
+        request = self._list_var.get(ups)
+        if request is None:  # the same two byte strings at every poll: made once
+            request = self._list_var[ups] = (f"LIST VAR {ups}\n".encode(), f"VAR {ups}".encode())
+        block = self._call(LineReader.request_block, *request)
         last = self._last_reply.get(ups)
         if last is not None and last[0] == block:
             return last[1]
@@ -207,7 +214,7 @@ class Connection:
 
     def set_var(self, ups: str, var: str, value: str) -> None:
         """``SET VAR`` with the value quoted, so spaces and quotes arrive intact."""
-        line = self._call(lambda c: _ask(c, f"SET VAR {ups} {var} {quote(value)}"))
+        line = self._call(_ask, f"SET VAR {ups} {var} {quote(value)}")
         if line != "OK":
             raise NutError(PROTOCOL, f"unexpected answer to SET VAR: {line[:80]!r}")
 
@@ -216,13 +223,13 @@ class Connection:
         request = f"INSTCMD {ups} {command}"
         if value is not None:
             request += f" {quote(value)}"
-        line = self._call(lambda c: _ask(c, request))
+        line = self._call(_ask, request)
         if not line.startswith("OK"):
             raise NutError(PROTOCOL, f"unexpected answer to INSTCMD: {line[:80]!r}")
 
     def set_fsd(self, ups: str) -> None:
         """``FSD``: mark the UPS forced-shutdown for every host on it (needs PRIMARY)."""
-        self._call(lambda c: _expect_ok(c, f"FSD {ups}"))
+        self._call(_expect_ok, f"FSD {ups}")
 
     def num_logins(self, ups: str) -> int:
         """How many sessions upsd counts as logged in to the UPS (``GET NUMLOGINS``)."""
@@ -249,7 +256,7 @@ class Connection:
     def _get(self, kind: str, ups: str, name: str) -> str:
         """``GET kind ups [name]``; the reply repeats the request words and adds the value."""
         asked = [kind, ups, name] if name else [kind, ups]
-        line = self._call(lambda c: _ask(c, "GET " + " ".join(asked)))
+        line = self._call(_ask, "GET " + " ".join(asked))
         words = split_line(line)
         if len(words) != len(asked) + 1 or words[:-1] != asked:
             raise NutError(PROTOCOL, f"unexpected answer to GET {kind}: {line[:80]!r}")
@@ -261,16 +268,25 @@ class Connection:
     def _request_block(self, request: str, subject: str) -> bytes:
         """The body of a ``LIST`` reply as upsd sent it, one ``\\n``-terminated line per item."""
         line, about = (request + "\n").encode("utf-8"), subject.encode("utf-8")
-        return self._call(lambda client: client.reader.request_block(line, about))
+        return self._call(LineReader.request_block, line, about)
 
-    def _call(self, run: Callable[[Client], T]) -> T:
-        """Run one exchange; a transport failure closes the connection for the next call."""
-        if self._client is None:
+    def _call(
+        self, run: Callable[Concatenate[LineReader, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``run(reader, *args)``: one exchange with the session's reader, bounded by
+        ``timeout``; a transport failure closes the connection for the next call.
+
+        Called with the function and its arguments rather than a closure over them: a poll
+        goes through here every second, cold, and each layer it crosses costs.
+        """
+        reader = self._reader
+        if reader is None:
             self.open()
-        assert self._client is not None
-        self._client.deadline = time.monotonic() + self.timeout
+            reader = self._reader
+            assert reader is not None
+        reader.deadline = time.monotonic() + self.timeout
         try:
-            return run(self._client)
+            return run(reader, *args, **kwargs)
         except NutError as exc:
             if not exc.from_upsd:
                 self.close()
@@ -280,9 +296,8 @@ class Connection:
             raise translate(exc, self.server) from None
 
 
-def _ask(client: Client, request: str) -> str:
+def _ask(reader: LineReader, request: str) -> str:
     """Send one request line and return the first reply line, raising on ``ERR``."""
-    reader = client.reader
     reader.send(request.encode("utf-8") + b"\n")
     reader.await_reply()
     line = reader.readline()
@@ -290,9 +305,9 @@ def _ask(client: Client, request: str) -> str:
     return line
 
 
-def _expect_ok(client: Client, request: str) -> str:
+def _expect_ok(reader: LineReader, request: str) -> str:
     """A request upsd answers with ``OK`` and maybe a word (``OK FSD-SET``)."""
-    line = _ask(client, request)
+    line = _ask(reader, request)
     if line != "OK" and not line.startswith("OK "):
         verb = request.split()[0]
         raise NutError(PROTOCOL, f"unexpected answer to {verb}: {line[:80]!r}")
