@@ -109,15 +109,14 @@ def step(state: UpsState, snap: Snapshot, timing: Timing) -> tuple[UpsState, lis
     # the same bytes; a failed poll never carries it). Nothing arrived or left and no value
     # changed, so the comparison in _good could only give a REPLBATT that is due; short of
     # that, only the clock moves. A state restored from the file, or one after failed polls,
-    # never takes this path. It is tested first, here, because it runs every second, cold,
-    # where each call on the way costs. test_properties checks that both paths give the same
-    # state and events.
+    # never takes this path. test_properties checks that both paths give the same state and
+    # events.
     if (
         snap.vars is state.vars
         and snap.error is None
         and state.started
         and state.comm_lost_since is None
-        and ("RB" not in state.flags or not _replbatt_due_at(state, state.flags, snap.t, timing))
+        and not _replbatt_due_at(state, state.flags, snap.t, timing)
     ):
         return _polled_again(state, snap.t), []
     if snap.ok:

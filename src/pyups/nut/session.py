@@ -81,9 +81,7 @@ class Connection:
         self.attached = False  # LOGIN (and PRIMARY if asked) accepted on the current socket
         self.attach_error: NutError | None = None
         self._client: Client | None = None
-        self._reader: LineReader | None = None  # the open session's, after STARTTLS and login
         self._last_reply: dict[str, tuple[bytes, Mapping[str, str]]] = {}  # LIST VAR, per UPS
-        self._list_var: dict[str, tuple[bytes, bytes]] = {}  # LIST VAR's request, per UPS
 
     def __repr__(self) -> str:
         tls = f", tls={self.tls}" if self.tls else ""
@@ -137,7 +135,7 @@ class Connection:
             sock.settimeout(0)  # from here on LineReader waits, bounded by each deadline
         except Exception as exc:
             raise translate(exc, self.server) from None
-        self._client, self._reader = client, client.reader
+        self._client = client
         if self.attach is not None:
             self._attach(self.attach)
 
@@ -161,7 +159,7 @@ class Connection:
 
     def close(self) -> None:
         """Say LOGOUT if possible and drop the socket."""
-        client, self._client, self._reader = self._client, None, None
+        client, self._client = self._client, None
         self.attached = False
         if client is None:
             return
@@ -185,10 +183,7 @@ class Connection:
         its data every few seconds, readings stay put on line power). The mapping is
         read-only: it is kept, and handed out again, while the reply stays the same.
         """
-        request = self._list_var.get(ups)
-        if request is None:  # the same two byte strings at every poll: made once
-            request = self._list_var[ups] = (f"LIST VAR {ups}\n".encode(), f"VAR {ups}".encode())
-        block = self._call(LineReader.request_block, *request)
+        block = self._request_block(f"LIST VAR {ups}", f"VAR {ups}")
         last = self._last_reply.get(ups)
         if last is not None and last[0] == block:
             return last[1]
@@ -274,16 +269,11 @@ class Connection:
         self, run: Callable[Concatenate[LineReader, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """``run(reader, *args)``: one exchange with the session's reader, bounded by
-        ``timeout``; a transport failure closes the connection for the next call.
-
-        Called with the function and its arguments rather than a closure over them: a poll
-        goes through here every second, cold, and each layer it crosses costs.
-        """
-        reader = self._reader
-        if reader is None:
+        ``timeout``; a transport failure closes the connection for the next call."""
+        if self._client is None:
             self.open()
-            reader = self._reader
-            assert reader is not None
+        assert self._client is not None
+        reader = self._client.reader
         reader.deadline = time.monotonic() + self.timeout
         try:
             return run(reader, *args, **kwargs)
