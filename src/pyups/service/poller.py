@@ -78,7 +78,6 @@ class ServerPoller(threading.Thread):
         # UPSes logging in as the same user with the same TLS settings share one connection;
         # an attached UPS has one of its own (upsd takes one LOGIN per connection).
         self._connections: dict[_ConnKey, Connection] = {}
-        self._session_of: dict[str, Connection] = {}  # each target's, looked up once
         self._detached: set[str] = set()  # attached UPSes logged out of by the sequence
         self._wake = _Wake()  # cuts the wait between passes short (detach, stop)
         self._refusals: dict[str, str | None] = {}  # the last attach refusal reported
@@ -134,12 +133,11 @@ class ServerPoller(threading.Thread):
             if target.attach is not None and target.name in self._detached:
                 gone = self._connections.pop(_key(target, target.attach), None)
                 if gone is not None:
-                    self._session_of.pop(target.name, None)  # polled without a login from now on
                     gone.close()  # LOGOUT: upsd stops counting this host
 
     def _poll(self, target: Target) -> float:
         address = self._addresses[target.name]
-        conn = self._session_of.get(target.name) or self._connection(target)
+        conn = self._connection(target)
         observe = self._observe
         started = time.perf_counter() if observe is not None else 0.0
         snap = poll(conn, target.name, time.time())
@@ -160,7 +158,6 @@ class ServerPoller(threading.Thread):
         return poll_interval(state.tracker, self.policy.timing)
 
     def _connection(self, target: Target) -> Connection:
-        """The session ``target`` is polled through, kept for its next polls."""
         attach = target.attach if target.name not in self._detached else None
         key = _key(target, attach)
         conn = self._connections.get(key)
@@ -174,7 +171,6 @@ class ServerPoller(threading.Thread):
                 attach=attach,
             )
             self._connections[key] = conn
-        self._session_of[target.name] = conn
         return conn
 
     def _report_attach(self, target: Target, conn: Connection) -> None:
