@@ -3,6 +3,11 @@
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# The system interpreter, not whatever `python3` is first on PATH (pyenv's, say): the
+# development venv, the tests and the benchmarks run on the interpreter that the package and
+# `make install` ship on, and an installed venv made from a python under /root or /home
+# would not start under the unit's ProtectHome=yes.
+SYSTEM_PYTHON ?= /usr/bin/python3
 # NUT's server and client (the real upsd/dummy-ups the demo and tests run), libsystemd and
 # pkg-config to build systemd-python, and Debian's venv/headers/compiler for a stock python3;
 # rsyslog and systemd (journald, journalctl, systemd-analyze) for the packaging tests;
@@ -43,7 +48,7 @@ apt-deps deb-deps:
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
-	python3 -m venv $(VENV)
+	$(SYSTEM_PYTHON) -m venv --clear $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test,notify]'
 	touch $@
@@ -125,9 +130,6 @@ deb: deb-deps
 DESTDIR ?=
 PREFIX ?= /usr/local
 VENV_DIR ?= /opt/pyups
-# The system interpreter, not whatever `python3` is first on PATH: a venv made from a
-# python under /root or /home would not start under the unit's ProtectHome=yes.
-SYSTEM_PYTHON ?= /usr/bin/python3
 INSTALL_VENV ?= yes
 # Optional extras installed with pyups: notify (Apprise) for { notify = "URL" } actions.
 EXTRAS ?= notify
