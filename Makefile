@@ -47,6 +47,12 @@ apt-deps deb-deps:
 
 venv: $(STAMP)
 
+# A venv made from another interpreter (by an older Makefile, or with another SYSTEM_PYTHON)
+# is made again, so that nobody tests on one interpreter and ships on another.
+ifneq ($(shell sed -n 's/^home = //p' $(VENV)/pyvenv.cfg 2>/dev/null),$(patsubst %/,%,$(dir $(SYSTEM_PYTHON))))
+.PHONY: $(STAMP)
+endif
+
 $(STAMP): pyproject.toml
 	$(SYSTEM_PYTHON) -m venv --clear $(VENV)
 	$(PY) -m pip install -q --upgrade pip
