@@ -45,8 +45,9 @@ def offer_tls() -> None:
 class Client(PyNUTClient):  # type: ignore[misc,valid-type]
     """PyNUTClient with its reading replaced by :class:`LineReader`.
 
-    ``deadline`` (monotonic) bounds the request under way; the session moves it forward
-    before each request.
+    ``deadline`` (monotonic) bounds what PyNUTClient does while it is constructed (connect,
+    STARTTLS, login): each reader made for a socket starts with it. After that the session
+    sets the reader's own deadline before each request.
     """
 
     def __init__(self, deadline: float, **kwargs: Any) -> None:
@@ -65,7 +66,7 @@ class Client(PyNUTClient):  # type: ignore[misc,valid-type]
         sock = self.sock
         if self._pyups_reader is None or self._pyups_reader.sock is not sock:
             self._pyups_reader = LineReader(sock)  # a new socket after STARTTLS
-        self._pyups_reader.deadline = self.deadline
+            self._pyups_reader.deadline = self.deadline
         return self._pyups_reader
 
     def _PyNUTClient__read_until(self, terminator: bytes) -> bytes:
