@@ -14,13 +14,25 @@ from pyups.nut import reader as reader_module
 from pyups.nut.errors import NutError
 from pyups.nut.reader import MAX_LINE, LineReader
 
+# How the reader waits: while a session connects (a Python timeout on the socket), once it is
+# settled on a plain socket (blocking, the kernel's timeouts) and on a non-blocking one (what a
+# settled TLS session uses, waiting in poll).
+MODES = ["connecting", "settled", "non-blocking"]
 
-@pytest.fixture
-def pair() -> Iterator[tuple[socket.socket, LineReader]]:
+
+@pytest.fixture(params=MODES)
+def pair(request: pytest.FixtureRequest) -> Iterator[tuple[socket.socket, LineReader]]:
     with socket.create_server(("127.0.0.1", 0)) as listener:
         ours = socket.create_connection(listener.getsockname())
         theirs, _ = listener.accept()
     reader = LineReader(ours)
+    if request.param == "connecting":
+        ours.settimeout(5)
+    elif request.param == "settled":
+        reader.settle(5)
+        assert ours.gettimeout() is None  # blocking: the kernel times each read
+    else:
+        ours.settimeout(0)
     reader.deadline = time.monotonic() + 2
     yield theirs, reader
     ours.close()
@@ -112,6 +124,67 @@ def test_the_deadline_covers_the_whole_request(pair: tuple[socket.socket, LineRe
         reader.readline()
     assert caught.value.code == "TIMEOUT"
     assert 0.25 < time.monotonic() - started < 1.0
+
+
+def test_a_reply_trickling_in_still_times_out_at_the_deadline(
+    pair: tuple[socket.socket, LineReader],
+) -> None:
+    theirs, reader = pair
+    stop = threading.Event()
+
+    def trickle() -> None:
+        while not stop.is_set():
+            theirs.sendall(b"x")
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=trickle)
+    thread.start()
+    reader.deadline = time.monotonic() + 0.4
+    started = time.monotonic()
+    try:
+        with pytest.raises(NutError) as caught:
+            reader.readline()
+    finally:
+        stop.set()
+        thread.join()
+    assert caught.value.code == "TIMEOUT"
+    assert 0.35 < time.monotonic() - started < 0.8
+
+
+def test_a_request_after_one_that_timed_out_gets_its_whole_deadline(
+    pair: tuple[socket.socket, LineReader],
+) -> None:
+    """A short deadline sets the kernel's timeout low; the next request's must not inherit it."""
+    theirs, reader = pair
+    reader.deadline = time.monotonic() + 0.1
+    with pytest.raises(NutError):
+        reader.readline()
+    reader.deadline = time.monotonic() + 3
+    timer = threading.Timer(0.6, theirs.sendall, [b"late but in time\n"])
+    timer.start()
+    try:
+        assert reader.readline() == "late but in time"
+    finally:
+        timer.join()
+
+
+@pytest.mark.parametrize("mode", ["settled", "non-blocking"])  # how a session sends
+def test_a_request_upsd_does_not_take_in_times_out_at_the_deadline(mode: str) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        ours = socket.create_connection(listener.getsockname())
+        theirs, _ = listener.accept()
+    with ours, theirs:  # theirs never reads: the send buffers fill up
+        reader = LineReader(ours)
+        if mode == "settled":
+            reader.settle(5)
+        else:
+            ours.settimeout(0)
+        reader.deadline = time.monotonic() + 0.3
+        started = time.monotonic()
+        with pytest.raises(NutError) as caught:
+            reader.send(b"x" * 64_000_000)
+        assert caught.value.code == "TIMEOUT"
+        assert 0.25 < time.monotonic() - started < 1.0
 
 
 def test_the_line_cap_counts_bytes_not_characters(pair: tuple[socket.socket, LineReader]) -> None:

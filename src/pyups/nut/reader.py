@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import select
 import socket
+import struct
 import time
 
 from pyups.nut.errors import CLOSED, PROTOCOL, TIMEOUT, NutError
@@ -27,6 +28,10 @@ MAX_REPLY_LINES = 20000  # per LIST reply
 MAX_REPLY_BYTES = 4 * 1024 * 1024
 _RECV = 4096
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)
+# How far the kernel's timeout on a blocking socket may stray from what is left of a request's
+# deadline before it is set again: above the kernel's own granularity (a jiffy, 4 ms at
+# HZ=250), far below any timeout a configuration can give.
+_SLACK = 0.01
 
 
 class LineReader:
@@ -38,6 +43,9 @@ class LineReader:
         self.deadline = float("inf")
         self._poller = select.poll()
         self._waiting_for = 0
+        # The kernel's timeout (SO_RCVTIMEO, SO_SNDTIMEO) on a blocking socket, in seconds;
+        # None while the socket is non-blocking or has a Python timeout (see :meth:`settle`).
+        self._armed: float | None = None
         # What "nothing to read (or write) yet" raises: on a TLS socket also the ssl module's
         # want-read/want-write, which only a session that loaded ssl can meet.
         ssl = loaded_ssl()
@@ -48,6 +56,53 @@ class LineReader:
             assert ssl is not None
             self._not_readable += (ssl.SSLWantReadError,)
             self._not_writable += (ssl.SSLWantWriteError,)
+
+    def settle(self, timeout: float) -> None:
+        """Once connected (and logged in): how each read and write waits from now on.
+
+        A plain socket blocks, with the kernel's own timeouts set to ``timeout`` and moved
+        only when what is left of a request's deadline strays from them by more than
+        ``_SLACK``. A read then is one system call that sleeps until upsd's bytes arrive,
+        as a bare blocking client's would. A non-blocking socket costs more on every poll:
+        the read that finds nothing yet raises, and a poll follows (measured on the idle
+        pyups by ``bench/idle_cost``). A TLS socket stays non-blocking and waits in poll:
+        ``ssl`` retries a blocking read whose kernel timeout ran out, for ever, so only poll
+        bounds it. A Python timeout (what PyNUTClient connects with) would poll before
+        every read.
+        """
+        if self._tls:
+            self.sock.settimeout(0)
+        else:
+            self.sock.settimeout(None)
+            self._arm(timeout)
+
+    def _arm(self, seconds: float) -> None:
+        """Bound each blocking read and write by ``seconds`` (more than 0) in the kernel."""
+        whole = int(seconds)
+        micro = max(int((seconds - whole) * 1e6), 0 if whole else 1)  # all zero: no timeout
+        value = struct.pack("@ll", whole, micro)  # struct timeval
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
+        self._armed = seconds
+
+    def _bound(self) -> None:
+        """Before each read or write: TIMEOUT past the deadline, else the wait it may make is
+        bounded by what is left of the deadline (on a non-blocking socket, :meth:`_wait`
+        bounds it).
+
+        The kernel's timeouts are set again only when they stray from what is left by more
+        than ``_SLACK``: a request that gets its reply at once sets nothing. A Python timeout
+        (while connecting) is shortened before every read.
+        """
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise NutError(TIMEOUT)
+        armed = self._armed
+        if armed is not None:
+            if not remaining - _SLACK <= armed <= remaining + _SLACK:
+                self._arm(remaining)
+        elif self.sock.gettimeout() != 0.0:
+            self.sock.settimeout(remaining)
 
     def readline(self) -> str:
         """One line without its newline; raises NutError (CLOSED, TIMEOUT, PROTOCOL)."""
@@ -78,7 +133,8 @@ class LineReader:
         less, measured with the reader alone in ``bench/python_floor.py``'s loop).
         """
         self.send(request)
-        self.await_reply()
+        if self._armed is None:  # a blocking read waits by itself
+            self.await_reply()
         begin = b"BEGIN LIST " + subject + b"\n"
         end = b"\nEND LIST " + subject + b"\n"  # its newline ends the line before
         buf = self._buf
@@ -88,7 +144,11 @@ class LineReader:
                 if at >= 0:
                     block = bytes(buf[len(begin) : at + 1])
                     del buf[: at + len(end)]
-                    _check_block(block)
+                    if block.count(b"\n") > MAX_REPLY_LINES:
+                        raise NutError(PROTOCOL, "reply has too many lines")
+                    # The cap is in bytes: only a block longer than it can hold a line that is.
+                    if len(block) > MAX_LINE and max(map(len, block.split(b"\n"))) > MAX_LINE:
+                        raise NutError(PROTOCOL, f"reply line longer than {MAX_LINE} bytes")
                     return block
                 if len(buf) > MAX_LINE:
                     _check_arriving(buf)
@@ -100,34 +160,35 @@ class LineReader:
             self._fill()
 
     def send(self, data: bytes) -> None:
-        """Send a whole request before the deadline (the socket may be non-blocking)."""
+        """Send a whole request before the deadline."""
         view = memoryview(data)
         while view:
+            self._bound()
             try:
                 view = view[self.sock.send(view) :]
             except self._not_writable:
-                self._wait(select.POLLOUT)
+                if self._armed is None:
+                    self._wait(select.POLLOUT)
+                # else the kernel's timeout ran out: the loop looks at the deadline again
             except TimeoutError:
                 raise NutError(TIMEOUT) from None
 
     def _fill(self) -> None:
         """Append what the socket has, waiting for it until the deadline.
 
-        Once connected the socket is non-blocking (:meth:`Connection.open`): a read that finds
-        data costs one system call, where a socket timeout would poll before every read.
-        Before that (login, STARTTLS) it has a timeout, shortened here to the deadline.
+        Once connected the socket blocks with the kernel's timeouts, or over TLS it is
+        non-blocking (:meth:`settle`). Before that (login, STARTTLS) it has a Python timeout,
+        shortened here to the deadline.
         """
         while True:
-            remaining = self.deadline - time.monotonic()
-            if remaining <= 0:
-                raise NutError(TIMEOUT)
-            if self.sock.gettimeout() != 0.0:
-                self.sock.settimeout(remaining)
+            self._bound()
             try:
                 data = self.sock.recv(_RECV)
                 break
             except self._not_readable:
-                self._wait(select.POLLIN)  # nothing yet, or only part of a TLS record
+                if self._armed is None:
+                    self._wait(select.POLLIN)  # nothing yet, or only part of a TLS record
+                # else the kernel's timeout ran out: the loop looks at the deadline again
             except TimeoutError:
                 raise NutError(TIMEOUT) from None
         if not data:
@@ -145,8 +206,8 @@ class LineReader:
         Asking the socket first would only fail (upsd needs a moment to answer): waiting
         straight away saves a system call and an exception on every request.
         """
-        if self._buf or self.sock.gettimeout() != 0.0:
-            return
+        if self._buf or self._armed is not None or self.sock.gettimeout() != 0.0:
+            return  # a blocking read waits by itself
         if self._tls and self.sock.pending():  # type: ignore[attr-defined]
             return
         self._wait(select.POLLIN)
@@ -159,15 +220,6 @@ class LineReader:
             self._waiting_for = event
         if remaining <= 0 or not self._poller.poll(remaining * 1000):
             raise NutError(TIMEOUT)
-
-
-def _check_block(block: bytes) -> None:
-    """A whole reply body within the caps: lines, and the length of each line."""
-    if block.count(b"\n") > MAX_REPLY_LINES:
-        raise NutError(PROTOCOL, "reply has too many lines")
-    # The cap is in bytes; only a block longer than it can hold a line that is.
-    if len(block) > MAX_LINE and max(map(len, block.split(b"\n"))) > MAX_LINE:
-        raise NutError(PROTOCOL, f"reply line longer than {MAX_LINE} bytes")
 
 
 def _check_arriving(buf: bytearray) -> None:
