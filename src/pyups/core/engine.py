@@ -44,7 +44,7 @@ def advance(
 ) -> tuple[EngineState, list[Event], list[ActionRequest]]:
     """One poll: the events to record, in order, and the actions rules asked for."""
     tracker, raw = step(state.tracker, snap, policy.timing)
-    if not raw and _rules_at_rest(policy.rules, state, tracker):  # most polls
+    if not raw and (not policy.rules or _rules_at_rest(policy.rules, state, tracker)):  # most polls
         return EngineState(tracker, state.rules, state.evaluated), [], []
     rule_states, firings = evaluate(policy.rules, state.rules, tracker, raw, snap.t)
     events, requests = _finished(raw, firings, policy)
