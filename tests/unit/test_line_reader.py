@@ -187,6 +187,24 @@ def test_a_request_upsd_does_not_take_in_times_out_at_the_deadline(mode: str) ->
         assert 0.25 < time.monotonic() - started < 1.0
 
 
+def test_a_socket_that_refuses_the_kernel_timeouts_is_read_without_blocking() -> None:
+    """A 32-bit build with a 64-bit time_t refuses two longs for SO_RCVTIMEO: poll instead."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        ours = socket.create_connection(listener.getsockname())
+        theirs, _ = listener.accept()
+    with ours, theirs:
+        reader = LineReader(ours)
+        refused = OSError(22, "Invalid argument")
+        with mock.patch.object(socket.socket, "setsockopt", side_effect=refused):
+            reader.settle(5)
+        assert ours.gettimeout() == 0.0
+        reader.deadline = time.monotonic() + 2
+        timer = threading.Timer(0.2, theirs.sendall, [BEGIN + b"END LIST VAR ups\n"])
+        timer.start()
+        assert listed(reader) == []
+        timer.join()
+
+
 def test_the_line_cap_counts_bytes_not_characters(pair: tuple[socket.socket, LineReader]) -> None:
     theirs, reader = pair
     theirs.sendall(BEGIN + "é".encode() * (MAX_LINE // 2 + 1) + b"\nEND LIST VAR ups\n")  # 2 B each

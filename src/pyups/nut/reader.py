@@ -70,14 +70,21 @@ class LineReader:
         bounds it. A Python timeout (what PyNUTClient connects with) would poll before
         every read.
         """
-        if self._tls:
-            self.sock.settimeout(0)
-        else:
-            self.sock.settimeout(None)
-            self._arm(timeout)
+        if not self._tls:
+            try:
+                self._arm(timeout)
+                self.sock.settimeout(None)
+                return
+            except OSError:  # timeouts this platform's struct timeval does not fit: poll
+                self._armed = None
+        self.sock.settimeout(0)
 
     def _arm(self, seconds: float) -> None:
-        """Bound each blocking read and write by ``seconds`` (more than 0) in the kernel."""
+        """Bound each blocking read and write by ``seconds`` (more than 0) in the kernel.
+
+        ``struct timeval`` is two C longs here, as on every 64-bit Linux; a 32-bit build
+        with a 64-bit ``time_t`` refuses it, and :meth:`settle` then keeps the socket
+        non-blocking."""
         whole = int(seconds)
         micro = max(int((seconds - whole) * 1e6), 0 if whole else 1)  # all zero: no timeout
         value = struct.pack("@ll", whole, micro)  # struct timeval
