@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 DEFAULT_HOST = "localhost"
 DEFAULT_PORT = 3493
@@ -16,9 +16,13 @@ class AddressError(ValueError):
     """An address that does not follow NUT's syntax."""
 
 
-@dataclass(frozen=True, slots=True)
-class Server:
-    """One upsd endpoint."""
+class Server(NamedTuple):
+    """One upsd endpoint.
+
+    Server and :class:`UpsAddress` are named tuples, not dataclasses: they key the per-UPS
+    dicts that every poll looks up, and a tuple hashes in C where a dataclass runs its
+    Python ``__hash__`` (twice for an address: its own and its server's).
+    """
 
     host: str
     port: int = DEFAULT_PORT
@@ -28,8 +32,7 @@ class Server:
         return f"{host}:{self.port}"
 
 
-@dataclass(frozen=True, slots=True)
-class UpsAddress:
+class UpsAddress(NamedTuple):
     """A UPS as upsd names it, on one server: the identity of a UPS throughout pyups.
 
     Everything kept per UPS (credentials, TLS settings, tracker states, metrics) is keyed by
