@@ -135,7 +135,7 @@ class ServerPoller(threading.Thread):
                 gone = self._connections.pop(_key(target, target.attach), None)
                 if gone is not None:
                     gone.close()  # LOGOUT: upsd stops counting this host
-        self._polled_through.clear()  # the detached poll through connections of their own
+                    self._polled_through.pop(target.name, None)  # polled without a session next
 
     def _poll(self, target: Target) -> float:
         address = self._addresses[target.name]
