@@ -159,7 +159,9 @@ class LineReader:
                     return block
                 if len(buf) > MAX_LINE:
                     _check_arriving(buf)
-            elif len(buf) >= len(begin) or b"\n" in buf:
+            # find, not ``in``: ``bytes in bytearray`` first tries the bytes as an integer,
+            # which raises (and formats) a TypeError that is thrown away, on every poll.
+            elif len(buf) >= len(begin) or buf.find(b"\n") >= 0:
                 line = self.readline()  # a whole first line, and not the expected one
                 check_error(line)
                 asked = request.decode("utf-8", "replace").strip()
