@@ -44,11 +44,14 @@ def advance(
 ) -> tuple[EngineState, list[Event], list[ActionRequest]]:
     """One poll: the events to record, in order, and the actions rules asked for."""
     tracker, raw = step(state.tracker, snap, policy.timing)
-    if not raw and (not policy.rules or _rules_at_rest(policy.rules, state, tracker)):  # most polls
+    if not raw and _rules_at_rest(policy.rules, state, tracker):  # most polls
         return EngineState(tracker, state.rules, state.evaluated), [], []
     rule_states, firings = evaluate(policy.rules, state.rules, tracker, raw, snap.t)
     events, requests = _finished(raw, firings, policy)
     return EngineState(tracker, rule_states, policy.rules), events, requests
+
+
+_NOT_HOLDING = RuleState()  # a condition rule's timing after its condition was false
 
 
 def _rules_at_rest(rules: Sequence[Rule], before: EngineState, after: UpsState) -> bool:
@@ -70,12 +73,11 @@ def _rules_at_rest(rules: Sequence[Rule], before: EngineState, after: UpsState) 
     was = before.tracker
     if after.vars is not was.vars or after.flags is not was.flags or after.nocomm != was.nocomm:
         return False
-    for rule in rules:  # a plain loop: a generator and RuleState.__eq__ cost a quiet poll more
-        if rule.condition is not None and rule.applies_to(after.ups):
-            held = before.rules.get(rule.name)  # None: never evaluated
-            if held is None or held.since is not None or held.fired_at is not None:
-                return False
-    return True
+    return all(
+        before.rules.get(rule.name) == _NOT_HOLDING  # not None (never evaluated), not holding
+        for rule in rules
+        if rule.condition is not None and rule.applies_to(after.ups)
+    )
 
 
 def react(events: Sequence[Event], policy: Policy) -> tuple[list[Event], list[ActionRequest]]:

@@ -111,32 +111,14 @@ def step(state: UpsState, snap: Snapshot, timing: Timing) -> tuple[UpsState, lis
     # that, only the clock moves. A state restored from the file, or one after failed polls,
     # never takes this path. test_properties checks that both paths give the same state and
     # events.
-    flags = state.flags
     if (
         snap.vars is state.vars
         and snap.error is None
         and state.started
         and state.comm_lost_since is None
-        and ("RB" not in flags or not _replbatt_due_at(state, flags, snap.t, timing))
+        and not _replbatt_due_at(state, state.flags, snap.t, timing)
     ):
-        # Only the time of the last good poll moves. Built here, field by field, rather than
-        # by a helper or dataclasses.replace: each call is one more function run cold.
-        again = UpsState(
-            ups=state.ups,
-            server=state.server,
-            started=True,
-            vars=state.vars,
-            status=state.status,
-            flags=flags,
-            on_battery_since=state.on_battery_since,
-            last_good=snap.t,
-            comm_lost_since=None,
-            last_error=None,
-            last_nocomm=None,
-            last_replbatt=state.last_replbatt,
-            critical=False,
-        )
-        return again, []
+        return _polled_again(state, snap.t), []
     if snap.ok:
         return _good(state, snap, timing)
     return _bad(state, snap, timing)
@@ -226,6 +208,26 @@ def _replbatt_due_at(state: UpsState, flags: frozenset[str], t: float, timing: T
     """RB shown in ``flags`` at ``t``, and more than ``replbatt_warn`` since the last REPLBATT."""
     last = state.last_replbatt
     return "RB" in flags and (last is None or t - last > timing.replbatt_warn)
+
+
+def _polled_again(state: UpsState, t: float) -> UpsState:
+    """The state after a poll that changed nothing (see :func:`step`): only the time of the
+    last good poll moves."""
+    return UpsState(
+        ups=state.ups,
+        server=state.server,
+        started=True,
+        vars=state.vars,
+        status=state.status,
+        flags=state.flags,
+        on_battery_since=state.on_battery_since,
+        last_good=t,
+        comm_lost_since=None,
+        last_error=None,
+        last_nocomm=None,
+        last_replbatt=state.last_replbatt,
+        critical=False,
+    )
 
 
 def _reminders(poll: _Poll, timing: Timing) -> list[_Fired]:

@@ -151,11 +151,7 @@ class LineReader:
                 if at >= 0:
                     block = bytes(buf[len(begin) : at + 1])
                     del buf[: at + len(end)]
-                    if block.count(b"\n") > MAX_REPLY_LINES:
-                        raise NutError(PROTOCOL, "reply has too many lines")
-                    # The cap is in bytes: only a block longer than it can hold a line that is.
-                    if len(block) > MAX_LINE and max(map(len, block.split(b"\n"))) > MAX_LINE:
-                        raise NutError(PROTOCOL, f"reply line longer than {MAX_LINE} bytes")
+                    _check_block(block)
                     return block
                 if len(buf) > MAX_LINE:
                     _check_arriving(buf)
@@ -229,6 +225,15 @@ class LineReader:
             self._waiting_for = event
         if remaining <= 0 or not self._poller.poll(remaining * 1000):
             raise NutError(TIMEOUT)
+
+
+def _check_block(block: bytes) -> None:
+    """A whole reply body within the caps: lines, and the length of each line."""
+    if block.count(b"\n") > MAX_REPLY_LINES:
+        raise NutError(PROTOCOL, "reply has too many lines")
+    # The cap is in bytes; only a block longer than it can hold a line that is.
+    if len(block) > MAX_LINE and max(map(len, block.split(b"\n"))) > MAX_LINE:
+        raise NutError(PROTOCOL, f"reply line longer than {MAX_LINE} bytes")
 
 
 def _check_arriving(buf: bytearray) -> None:

@@ -81,7 +81,6 @@ class Connection:
         self.attached = False  # LOGIN (and PRIMARY if asked) accepted on the current socket
         self.attach_error: NutError | None = None
         self._client: Client | None = None
-        self._reader: LineReader | None = None  # the client's, once it is connected
         self._last_reply: dict[str, tuple[bytes, Mapping[str, str]]] = {}  # LIST VAR, per UPS
 
     def __repr__(self) -> str:
@@ -132,11 +131,10 @@ class Connection:
                 **secure,
             )
             client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            reader = client.reader  # the socket STARTTLS left, for good
-            reader.settle(self.timeout)  # from here on bounded by each deadline
+            client.reader.settle(self.timeout)  # STARTTLS is over: from here on, each deadline
         except Exception as exc:
             raise translate(exc, self.server) from None
-        self._client, self._reader = client, reader
+        self._client = client
         if self.attach is not None:
             self._attach(self.attach)
 
@@ -160,7 +158,7 @@ class Connection:
 
     def close(self) -> None:
         """Say LOGOUT if possible and drop the socket."""
-        client, self._client, self._reader = self._client, None, None
+        client, self._client = self._client, None
         self.attached = False
         if client is None:
             return
@@ -184,10 +182,7 @@ class Connection:
         its data every few seconds, readings stay put on line power). The mapping is
         read-only: it is kept, and handed out again, while the reply stays the same.
         """
-        # Straight to _call, not through _request_block: one call less on every poll.
-        block = self._call(
-            LineReader.request_block, f"LIST VAR {ups}\n".encode(), b"VAR " + ups.encode()
-        )
+        block = self._request_block(f"LIST VAR {ups}", f"VAR {ups}")
         last = self._last_reply.get(ups)
         if last is not None and last[0] == block:
             return last[1]
@@ -274,11 +269,10 @@ class Connection:
     ) -> T:
         """``run(reader, *args)``: one exchange with the session's reader, bounded by
         ``timeout``; a transport failure closes the connection for the next call."""
-        reader = self._reader
-        if reader is None:
+        if self._client is None:
             self.open()
-            reader = self._reader
-            assert reader is not None
+        assert self._client is not None
+        reader = self._client.reader
         reader.deadline = time.monotonic() + self.timeout
         try:
             return run(reader, *args, **kwargs)

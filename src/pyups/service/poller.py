@@ -78,7 +78,6 @@ class ServerPoller(threading.Thread):
         # UPSes logging in as the same user with the same TLS settings share one connection;
         # an attached UPS has one of its own (upsd takes one LOGIN per connection).
         self._connections: dict[_ConnKey, Connection] = {}
-        self._polled_through: dict[str, Connection] = {}  # each target's, until a detach
         self._detached: set[str] = set()  # attached UPSes logged out of by the sequence
         self._wake = _Wake()  # cuts the wait between passes short (detach, stop)
         self._refusals: dict[str, str | None] = {}  # the last attach refusal reported
@@ -135,11 +134,10 @@ class ServerPoller(threading.Thread):
                 gone = self._connections.pop(_key(target, target.attach), None)
                 if gone is not None:
                     gone.close()  # LOGOUT: upsd stops counting this host
-                    self._polled_through.pop(target.name, None)  # polled without a session next
 
     def _poll(self, target: Target) -> float:
         address = self._addresses[target.name]
-        conn = self._polled_through.get(target.name) or self._connection(target)
+        conn = self._connection(target)
         observe = self._observe
         started = time.perf_counter() if observe is not None else 0.0
         snap = poll(conn, target.name, time.time())
@@ -173,7 +171,6 @@ class ServerPoller(threading.Thread):
                 attach=attach,
             )
             self._connections[key] = conn
-        self._polled_through[target.name] = conn
         return conn
 
     def _report_attach(self, target: Target, conn: Connection) -> None:
