@@ -51,9 +51,6 @@ def advance(
     return EngineState(tracker, rule_states, policy.rules), events, requests
 
 
-_NOT_HOLDING = RuleState()  # a condition rule's timing after its condition was false
-
-
 def _rules_at_rest(rules: Sequence[Rule], before: EngineState, after: UpsState) -> bool:
     """Evaluating the rules after a poll with no event could change nothing.
 
@@ -73,11 +70,14 @@ def _rules_at_rest(rules: Sequence[Rule], before: EngineState, after: UpsState) 
     was = before.tracker
     if after.vars is not was.vars or after.flags is not was.flags or after.nocomm != was.nocomm:
         return False
-    return all(
-        before.rules.get(rule.name) == _NOT_HOLDING  # not None (never evaluated), not holding
-        for rule in rules
-        if rule.condition is not None and rule.applies_to(after.ups)
-    )
+    # A plain loop over RuleState's two fields: a generator and RuleState.__eq__ made every
+    # quiet poll with a rule condition 0.036 ms dearer (side by side, 10 windows of 20 s).
+    for rule in rules:
+        if rule.condition is not None and rule.applies_to(after.ups):
+            held = before.rules.get(rule.name)  # None: never evaluated
+            if held is None or held.since is not None or held.fired_at is not None:
+                return False
+    return True
 
 
 def react(events: Sequence[Event], policy: Policy) -> tuple[list[Event], list[ActionRequest]]:
