@@ -10,6 +10,7 @@ copy of this host, where ``apt-get install ./pyups_*.deb`` finds the package's d
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import json
 import shutil
@@ -58,16 +59,22 @@ def deb() -> Path:
     """``make deb``'s package: the one ``make test`` built just before the tests, or built
     here (a minute or two) when there is none, e.g. for ``pytest tests/system`` alone."""
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-    built = sorted((ROOT / "dist").glob(f"pyups_{version}_*.deb"))
-    if built:
-        return built[0]
-    made = subprocess.run(
-        ["make", "-C", str(ROOT), "deb"], capture_output=True, text=True, timeout=900, check=False
-    )
-    if made.returncode != 0:
-        pytest.fail(f"make deb failed:\n{made.stdout[-4000:]}{made.stderr[-4000:]}")
-    [package] = (ROOT / "dist").glob(f"pyups_{version}_*.deb")
-    return package
+    (ROOT / "build").mkdir(exist_ok=True)
+    # Each xdist worker has its own session: the first to get here builds, the other waits
+    # for it and then finds the package, instead of both building in the same build/deb.
+    with (ROOT / "build" / "deb.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        built = sorted((ROOT / "dist").glob(f"pyups_{version}_*.deb"))
+        if built:
+            return built[0]
+        made = subprocess.run(
+            ["make", "-C", str(ROOT), "deb"],
+            capture_output=True, text=True, timeout=900, check=False,
+        )  # fmt: skip
+        if made.returncode != 0:
+            pytest.fail(f"make deb failed:\n{made.stdout[-4000:]}{made.stderr[-4000:]}")
+        [package] = (ROOT / "dist").glob(f"pyups_{version}_*.deb")
+        return package
 
 
 @pytest.fixture(scope="session")
