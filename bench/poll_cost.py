@@ -1,7 +1,7 @@
 """Cost of one poll of the simulated eaton800, five ways, against the same private upsd.
 
-* raw socket (floor): ``LIST VAR eaton800`` over one kept-open socket, re-arming
-  TCP_QUICKACK after every ``recv`` as pyups does, and nothing else: no parsing at all;
+* raw socket (floor): ``LIST VAR eaton800`` over one kept-open socket, setting
+  TCP_QUICKACK once the request is sent as pyups does, and nothing else: no parsing at all;
 * pyups poll: :func:`pyups.nut.poll`, the daemon's poll of one UPS: ``LIST VAR`` through
   the adapter, the reply parsed and unescaped into a Snapshot;
 * pyups poll + engine: everything the daemon does for one UPS each poll (see
@@ -67,10 +67,10 @@ def raw_client(server: NutServer) -> Callable[[], None]:
 
     def fetch() -> None:
         sock.sendall(request)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
         data = b""
         while not data.endswith(end):
             data += sock.recv(65536)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
 
     return fetch
 

@@ -1,7 +1,7 @@
 """The least a Python monitor can spend per poll: the floor row of ``bench/idle_cost.py``.
 
 A thread wakes on a fixed grid, sends ``LIST VAR`` on a plain socket (TCP_NODELAY, and
-TCP_QUICKACK re-armed after each read, as pyups does) and reads until the closing line. It
+TCP_QUICKACK set once the request is sent, as pyups does) and reads until the closing line. It
 parses nothing, keeps no state and reports nothing. What it costs is what CPython on this
 machine spends to wake a thread and do one exchange with upsd, which no Python client can
 go below; pyups' CPU per poll is that plus its own work.
@@ -34,12 +34,12 @@ def serve(host: str, port: int, ups: str, interval: float, exchange: bool) -> No
     while True:
         if exchange:
             sock.sendall(request)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
             reply = b""
             while not reply.endswith(end):
                 chunk = sock.recv(65536)
                 if not chunk:
                     raise SystemExit("upsd closed the connection")
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
                 reply += chunk
         due += interval
         never_released.acquire(timeout=max(0.0, due - time.monotonic()))

@@ -102,8 +102,8 @@ def test_a_tls_connection_is_encrypted_and_upsd_logs_the_handshake(tls_upsd: Tls
 
 
 def test_list_var_over_tls_is_not_stalled_by_delayed_acks(tls_upsd: TlsNutServer) -> None:
-    """upsd sends each reply line as its own TLS record: without TCP_QUICKACK re-armed after
-    every read, each LIST VAR stalls ~44 ms (Nagle + delayed ACK) as it does in clear text."""
+    """upsd sends each reply line as its own TLS record: without TCP_QUICKACK set after each
+    request, each LIST VAR stalls ~44 ms (Nagle + delayed ACK) as it does in clear text."""
     conn = Connection(tls_upsd.server, 5.0, tls=Tls(str(tls_upsd.ca_file)))
     try:
         conn.list_vars("eaton800")

@@ -1018,7 +1018,7 @@ def test_a_whole_list_block_parses_exactly_like_its_lines(
 
 # -- the line reader ---------------------------------------------------------------------------
 # A SOCK_SEQPACKET pair keeps every send a separate recv, so the chunking drawn here is exactly
-# what LineReader sees. TCP_QUICKACK (re-armed after each read on real TCP) does not apply.
+# what LineReader sees. TCP_QUICKACK (set after each request on real TCP) does not apply.
 
 _SEQPACKET_MAX = 4096  # LineReader receives at most this much at once
 
