@@ -70,12 +70,12 @@ def _rules_at_rest(rules: Sequence[Rule], before: EngineState, after: UpsState) 
     was = before.tracker
     if after.vars is not was.vars or after.flags is not was.flags or after.nocomm != was.nocomm:
         return False
-    # A plain loop over RuleState's two fields: a generator and RuleState.__eq__ made every
-    # quiet poll with a rule condition 0.036 ms dearer (side by side, 10 windows of 20 s).
+    # A plain loop: a generator and RuleState.__eq__ made every quiet poll with a rule
+    # condition 0.036 ms dearer (side by side, 10 windows of 20 s).
     for rule in rules:
         if rule.condition is not None and rule.applies_to(after.ups):
             held = before.rules.get(rule.name)  # None: never evaluated
-            if held is None or held.since is not None or held.fired_at is not None:
+            if held is None or held.holding:
                 return False
     return True
 

@@ -109,6 +109,12 @@ class RuleState:
     since: float | None = None  # when the condition started holding, None while it does not
     fired_at: float | None = None  # last time it fired during this holding period
 
+    @property
+    def holding(self) -> bool:
+        """Anything timed: the condition is holding, or fired in its holding period. A rule
+        whose condition was false is back at ``RuleState()``, which is not holding."""
+        return self.since is not None or self.fired_at is not None
+
 
 def facts(state: UpsState) -> Facts:
     """What expressions see of a UPS: its (possibly forced) flags, last known values, nocomm."""
