@@ -86,6 +86,29 @@ def idle_cost(r: dict[str, Any]) -> str:
         f"each alone against the same upsd, the clients taking turns in {r.get('rounds', 1)} "
         "rounds so that all of them see the machine's drift alike (`bench/idle_cost.py`).\n\n"
         + table(["client", "CPU, share of a core", "CPU ms per poll", "RSS MiB"], rows)
+        + ("\n\n" + set_aside(r) if set_aside(r) else "")
+    )
+
+
+def set_aside(r: dict[str, Any]) -> str:
+    """The idle rounds measured again (bench/idle_cost.py's outlier rule), or that none was."""
+    clients = r["clients"].values()
+    if not any("measured_again" in c for c in clients):
+        return ""  # a result from before the rule
+    again = [
+        f"{name}, round {m['round']}: {ms(m['first_ms'])} then {ms(m['again_ms'])} ms, "
+        + ("replaced" if m["replaced"] else "kept")
+        for name, c in r["clients"].items()
+        for m in c.get("measured_again", [])
+    ]
+    beyond = f"more than {r['outlier_ratio']:g} times"
+    if not again:
+        return f"No round read {beyond} its client's median round."
+    return (
+        f"Rounds that read {beyond} their client's median round were measured again, and "
+        "the first measurement replaced when the second was back within that: "
+        + "; ".join(again)
+        + "."
     )
 
 
