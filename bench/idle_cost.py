@@ -31,12 +31,13 @@ client, minutes apart, would not. Each client's figures add up its rounds (defau
 20 s a round) and take the largest RSS; the JSON keeps each round's CPU per poll. The defaults
 take about 9 minutes.
 
-Figures are per process CPU time, but that is not proof against other load: a process that
-sleeps a second between polls wakes with cold caches, and what else ran in that second makes
-its poll dearer. One short command run on the machine during a round lifts a quiet pyups from
-0.4 to about 1 ms a poll for a second or two (a Python process beside it from 0.2 to 0.6 or
-0.8). Runs with nothing else started have also met a few seconds at 1.5 to 3 ms a poll, with a
-Python process beside pyups slowing down in the same seconds (1.5 to 2 times); a 20 s round
+Figures are per process CPU time, but that is not proof against everything else: a process that
+sleeps a second between polls wakes with cold caches, and its poll can cost more when other
+work has run since. In one per-second trace, a second in which a short command ran read about 1
+ms a poll for a quiet pyups (0.4 otherwise) and 0.6 to 0.8 for a Python process beside it (0.2
+otherwise); in a run of this script, 72 Python start-ups in 9 s did not move the round they
+fell in. Runs with nothing else started have also met a few seconds at 1.5 to 3 ms a poll, with
+a Python process beside pyups slowing down in the same seconds (1.5 to 2 times); a 20 s round
 that catches them reads up to twice the others. So a round that reads more than 1.5 times its
 client's median round is measured once more (the client started afresh), for every client,
 references included. If the second measurement is back within that bound, it takes the first
