@@ -234,9 +234,14 @@ def measure(
     }
 
 
+def per_poll_ms(client: Client, cpu_s: float, window_s: float) -> float:
+    """CPU ms per poll of ``client``, from its CPU seconds over a window."""
+    return 1000 * cpu_s * client.interval / window_s
+
+
 def round_per_poll_ms(client: Client, measured: dict[str, Any]) -> float:
-    """CPU ms per poll over a measurement's window (one round, or all added up)."""
-    return 1000 * measured["cpu_s"] * client.interval / measured["window_s"]
+    """CPU ms per poll of one round."""
+    return per_poll_ms(client, measured["cpu_s"], measured["window_s"])
 
 
 def outliers(client: Client, rounds: list[dict[str, Any]]) -> tuple[list[int], float]:
@@ -294,7 +299,7 @@ def combine(client: Client, rounds: list[dict[str, Any]]) -> dict[str, Any]:
         "cpu_s": cpu,
         "cpu_s_ticks": sum(r["cpu_s_ticks"] for r in rounds),
         "cpu_percent": 100 * cpu / window,
-        "cpu_per_poll_ms": round_per_poll_ms(client, {"cpu_s": cpu, "window_s": window}),
+        "cpu_per_poll_ms": per_poll_ms(client, cpu, window),
         "rss_mib": max(r["rss_mib"] for r in rounds),
         "upsd_cpu_percent": None if None in upsd else 100 * sum(upsd) / window,
         "rounds_cpu_per_poll_ms": [round_per_poll_ms(client, r) for r in rounds],

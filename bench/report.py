@@ -77,6 +77,7 @@ def latency(r: dict[str, Any]) -> str:
 
 
 def idle_cost(r: dict[str, Any]) -> str:
+    again = measured_again(r)
     rows = [
         [name, f"{c['cpu_percent']:.3f} %", ms(c["cpu_per_poll_ms"]), f"{c['rss_mib']:.1f}"]
         for name, c in r["clients"].items()
@@ -86,11 +87,11 @@ def idle_cost(r: dict[str, Any]) -> str:
         f"each alone against the same upsd, the clients taking turns in {r.get('rounds', 1)} "
         "rounds so that all of them see the machine's drift alike (`bench/idle_cost.py`).\n\n"
         + table(["client", "CPU, share of a core", "CPU ms per poll", "RSS MiB"], rows)
-        + ("\n\n" + set_aside(r) if set_aside(r) else "")
+        + ("\n\n" + again if again else "")
     )
 
 
-def set_aside(r: dict[str, Any]) -> str:
+def measured_again(r: dict[str, Any]) -> str:
     """The idle rounds measured again (bench/idle_cost.py's outlier rule), or that none was."""
     clients = r["clients"].values()
     if not any("measured_again" in c for c in clients):
