@@ -43,11 +43,25 @@ class _Formatter(argparse.HelpFormatter):
 
 
 class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose sub-command parsers use :class:`_Formatter` too."""
+    """An ArgumentParser whose sub-command parsers use :class:`_Formatter` too, and that
+    refuses an argument it does not know itself.
+
+    argparse hands a sub-command's unknown arguments up to the top-level parser, which then
+    shows ``pyups``'s own usage (``pyups [-h] [--version] COMMAND ...``) for a mistyped
+    option of ``pyups events``; refused here, the error shows the command's usage instead.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(*args, **kwargs)
+
+    def parse_known_args(  # type: ignore[override]  # typeshed overloads it on the namespace
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extra = super().parse_known_args(args, namespace)
+        if extra:
+            self.error(f"unrecognized arguments: {' '.join(extra)}")
+        return parsed, extra
 
 
 def build_parser() -> argparse.ArgumentParser:

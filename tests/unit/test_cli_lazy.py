@@ -69,3 +69,29 @@ def test_run_without_a_rule_condition_does_not_build_the_grammar() -> None:
     )
     assert result.stdout.strip() == "False", result.stderr
     assert config_from_text('[[rule]]\nname = "r"\nif = "OB"\n').rules[0].condition is not None
+
+
+UNRECOGNIZED = "error: unrecognized arguments:"
+
+
+@pytest.mark.parametrize(
+    ("argv", "usage", "error"),
+    [
+        (("events", "--bogus"), "usage: pyups events ", f"pyups events: {UNRECOGNIZED} --bogus"),
+        (
+            ("status", "eaton800", "ups.status", "extra"),
+            "usage: pyups status ",
+            f"pyups status: {UNRECOGNIZED} extra",
+        ),
+        (("--bogus", "check-config"), "usage: pyups [-h]", f"pyups: {UNRECOGNIZED} --bogus"),
+    ],
+)
+def test_an_unknown_argument_is_refused_with_the_usage_of_the_command_it_was_given_to(
+    argv: tuple[str, ...], usage: str, error: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        cli.main(list(argv))
+    assert caught.value.code == common.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith(usage)
+    assert err.rstrip().endswith(error)
